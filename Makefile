@@ -1,0 +1,116 @@
+# TextbookHV build. `make` builds build/hv.elf, `make iso` build/hv.iso,
+# `make run` boots the demo, `make test` runs every test, `make bench` the
+# benchmarks. CROSS_COMPILE=x86_64-elf- selects a cross toolchain.
+
+CROSS_COMPILE ?=
+CC      := $(CROSS_COMPILE)gcc
+LD      := $(CROSS_COMPILE)ld
+OBJCOPY := $(CROSS_COMPILE)objcopy
+HOSTCC  ?= gcc
+B       := build
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wundef -Wno-address-of-packed-member
+
+# The hypervisor: freestanding, no red zone (interrupts would clobber it),
+# no SSE/x87 (guest FPU state is never touched by host code).
+HV_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
+             -mno-red-zone -mgeneral-regs-only -mcmodel=kernel -fno-asynchronous-unwind-tables \
+             -fno-omit-frame-pointer -m64 -I. -I$(B) $(WARN)
+HV_ASFLAGS := -m64 -I. -I$(B) -D__ASSEMBLY__
+HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -T linker.ld
+
+HV_C_SRCS := $(filter-out vmx/asm_offsets.c,$(wildcard boot/*.c arch/x86/*.c vmx/*.c ept/*.c vm/*.c devices/*.c lib/*.c))
+HV_S_SRCS := $(wildcard boot/*.S arch/x86/*.S vmx/*.S)
+HV_OBJS   := $(patsubst %.c,$(B)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/hv/%.o,$(HV_S_SRCS))
+
+.PHONY: all iso run test unit-test bench clean deps check-deps guests duplicates
+all: $(B)/hv.elf
+
+$(B)/asm-offsets.h: vmx/asm_offsets.c vm/vm.h vmx/vmcs.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -S -o $(B)/asm_offsets.s $<
+	@{ echo "/* Generated from vmx/asm_offsets.c: do not edit. */"; \
+	   sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9-]*\).*/#define \1 \2/p' $(B)/asm_offsets.s; } > $@.tmp
+	@mv $@.tmp $@
+
+$(B)/hv/%.o: %.c | $(B)/asm-offsets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/hv/%.o: %.S $(B)/asm-offsets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_ASFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/hv.elf: $(HV_OBJS) linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	@if command -v grub-file >/dev/null; then grub-file --is-x86-multiboot2 $@ || \
+	  { echo "error: $@ is not a Multiboot2 kernel" >&2; rm -f $@; exit 1; }; fi
+
+-include $(shell find $(B)/hv -name '*.d' 2>/dev/null)
+
+# --- Test guests: 32-bit freestanding ELFs that are also Multiboot2 kernels,
+# so GRUB can boot each one natively for comparison (tests/guests/README.md).
+GUEST_CFLAGS := -std=c11 -O2 -m32 -march=i686 -ffreestanding -fno-builtin -fno-stack-protector \
+                -fno-pic -fno-pie -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. $(WARN)
+GUEST_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/guests/*/main.c))))
+GUEST_COMMON := $(patsubst %.c,$(B)/guests/common/%.o,$(notdir $(wildcard tests/guests/common/*.c))) \
+                $(patsubst %.S,$(B)/guests/common/%.o,$(notdir $(wildcard tests/guests/common/*.S)))
+GUESTS := $(patsubst %,$(B)/guests/%.elf,$(GUEST_NAMES))
+
+guests: $(GUESTS)
+
+$(B)/guests/common/%.o: tests/guests/common/%.c $(wildcard tests/guests/common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+$(B)/guests/common/%.o: tests/guests/common/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c -o $@ $<
+$(B)/guests/%/main.o: tests/guests/%/main.c $(wildcard tests/guests/common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+$(B)/guests/%.elf: $(B)/guests/%/main.o $(GUEST_COMMON) tests/guests/common/guest.ld
+	$(LD) -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T tests/guests/common/guest.ld -o $@ $< $(GUEST_COMMON)
+
+# --- ISO images
+iso: $(B)/hv.iso
+$(B)/hv.iso: $(B)/hv.elf $(B)/guests/basic.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ "loglevel=info" $(B)/guests/basic.elf "name=demo mem=32M"
+
+# --- Host unit tests (cmocka, AddressSanitizer, UBSan)
+UNIT_CFLAGS := -std=c11 -g -O1 -DHV_HOSTED -I. -fsanitize=address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+# Pure sources each unit test links against (see tests/unit/README.md).
+UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c ept/ept.c \
+                 vm/guest_mem.c vm/elf_loader.c vm/config.c vm/insn_decode.c vm/cpuid_policy.c \
+                 vm/boot_info.c devices/bus.c devices/uart16550.c devices/debug_exit.c \
+                 vmx/exit_reasons.c vmx/vmx_caps.c tests/unit/host_stubs.c
+
+$(B)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_SRCS) -lcmocka
+
+unit-test: $(UNIT_TESTS)
+	@tests/run_unit.sh $(UNIT_TESTS)
+
+# --- Entry points
+deps:
+	@scripts/deps.sh install
+check-deps:
+	@scripts/deps.sh check
+
+run: check-deps $(B)/hv.iso
+	scripts/run.sh $(B)/hv.iso
+
+test: check-deps all guests $(UNIT_TESTS)
+	tests/run_all.sh
+
+bench: check-deps all guests
+	tests/bench.sh
+
+duplicates:
+	duplicates .
+
+clean:
+	rm -rf $(B)

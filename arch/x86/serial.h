@@ -1,0 +1,14 @@
+#ifndef ARCH_X86_SERIAL_H
+#define ARCH_X86_SERIAL_H
+
+#include "lib/types.h"
+
+#define COM1_PORT 0x3f8
+
+void serial_init(void);
+void serial_putc(char c);
+/* Wait until the transmitter is completely empty (LSR.TEMT): the last bytes
+ * before the emulator is ended are otherwise lost. */
+void serial_flush(void);
+
+#endif

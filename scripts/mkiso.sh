@@ -1,0 +1,40 @@
+#!/bin/sh
+# mkiso.sh OUT.iso HV_CMDLINE [MODULE MODULE_STRING]...
+#   Builds a GRUB2 rescue ISO that boots build/hv.elf with HV_CMDLINE and
+#   passes each MODULE with its MODULE_STRING (e.g. "name=basic mem=32M").
+# mkiso.sh --native OUT.iso KERNEL
+#   Builds an ISO that boots KERNEL (a Multiboot2 test guest) directly.
+set -eu
+native=0
+if [ "$1" = "--native" ]; then native=1; shift; fi
+out=$1; shift
+hv_elf=${HV_ELF:-build/hv.elf}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub"
+cfg="$dir/boot/grub/grub.cfg"
+{
+	echo "set timeout=0"
+	echo "set default=0"
+	echo "serial --unit=0 --speed=115200"
+	echo "terminal_output serial"
+	echo "menuentry \"TextbookHV\" {"
+} > "$cfg"
+if [ $native = 1 ]; then
+	cp "$1" "$dir/boot/kernel.elf"
+	echo "  multiboot2 /boot/kernel.elf" >> "$cfg"
+else
+	cp "$hv_elf" "$dir/boot/hv.elf"
+	echo "  multiboot2 /boot/hv.elf $1" >> "$cfg"
+	shift
+	i=0
+	while [ $# -ge 2 ]; do
+		cp "$1" "$dir/boot/module$i"
+		echo "  module2 /boot/module$i $2" >> "$cfg"
+		i=$((i + 1)); shift 2
+	done
+fi
+echo "  boot" >> "$cfg"
+echo "}" >> "$cfg"
+mkdir -p "$(dirname "$out")"
+grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$dir/mkrescue.log" || { cat "$dir/mkrescue.log" >&2; exit 1; }

@@ -1,0 +1,83 @@
+/* Entry of every test guest. A Multiboot2 header makes the same ELF bootable
+ * by GRUB directly (for native comparisons) and by the hypervisor, which
+ * enters it in the same state: 32-bit protected mode, paging off. */
+	.section .multiboot2, "a"
+	.balign 8
+mb2_header:
+	.long 0xe85250d6
+	.long 0
+	.long mb2_header_end - mb2_header
+	.long -(0xe85250d6 + (mb2_header_end - mb2_header))
+	.short 0
+	.short 0
+	.long 8
+mb2_header_end:
+
+	.text
+	.code32
+	.globl _start
+_start:
+	cli
+	movl $stack_top, %esp
+	pushl %ebx                      /* Multiboot2 information */
+	pushl %eax                      /* magic */
+	call guest_start
+1:	cli
+	hlt
+	jmp 1b
+
+/* Exception entry: push a uniform frame and call guest_exception(frame). */
+.macro EXC_NOERR vec
+exc_\vec:
+	pushl $0
+	pushl $\vec
+	jmp exc_common
+.endm
+.macro EXC_ERR vec
+exc_\vec:
+	pushl $\vec
+	jmp exc_common
+.endm
+EXC_NOERR 0
+EXC_NOERR 1
+EXC_NOERR 2
+EXC_NOERR 3
+EXC_NOERR 4
+EXC_NOERR 5
+EXC_NOERR 6
+EXC_NOERR 7
+EXC_ERR 8
+EXC_NOERR 9
+EXC_ERR 10
+EXC_ERR 11
+EXC_ERR 12
+EXC_ERR 13
+EXC_ERR 14
+EXC_NOERR 15
+EXC_NOERR 16
+EXC_ERR 17
+EXC_NOERR 18
+EXC_NOERR 19
+exc_common:
+	pushal
+	pushl %esp                      /* struct exc_frame * */
+	call guest_exception
+	addl $4, %esp
+	popal
+	addl $8, %esp                   /* vector, error code */
+	iret
+
+	.section .rodata
+	.balign 4
+	.globl guest_exc_stubs
+guest_exc_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19
+	.long exc_\v
+	.endr
+
+	.bss
+	.balign 16
+	.skip 16384
+stack_top:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,192 @@
+/* Creating a VM from a guest image and running it. */
+#include "vm/vm.h"
+#include "vm/vm_create.h"
+#include "vm/boot_info.h"
+#include "vm/elf_loader.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_caps.h"
+#include "arch/x86/mm.h"
+#include "lib/log.h"
+#include "lib/string.h"
+
+static struct vm vms[VM_MAX];
+static unsigned vm_count;
+
+static uint64_t ept_alloc_table(void *ctx)
+{
+	(void)ctx;
+	void *p = page_alloc(1, PAGE_SIZE);
+	return p ? virt_to_phys(p) : 0;
+}
+
+static void *ept_phys_to_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return phys_to_virt(pa);
+}
+
+static const struct ept_ops host_ept_ops = { ept_alloc_table, ept_phys_to_virt, NULL };
+
+static void console_flush_line(struct vm *vm)
+{
+	vm->line[vm->line_len] = '\0';
+	kprintf("[%s] %s\n", vm->name, vm->line);
+	vm->line_len = 0;
+}
+
+/* Guest UART output: a line at a time, prefixed with the VM's name, so lines
+ * of the hypervisor and of each VM never interleave mid-line. */
+static void vm_console_tx(void *ctx, uint8_t byte)
+{
+	struct vm *vm = ctx;
+	if (byte == '\n') {
+		console_flush_line(vm);
+		return;
+	}
+	if (byte == '\r')
+		return;
+	if (byte < 0x20 && byte != '\t')
+		byte = '.'; /* control characters would garble the shared console */
+	vm->line[vm->line_len++] = (char)byte;
+	if (vm->line_len == VM_CONSOLE_LINE - 1)
+		console_flush_line(vm);
+}
+
+static void vm_exit_port(void *ctx, uint32_t code)
+{
+	struct vm *vm = ctx;
+	vm->has_exit_code = true;
+	vm->exit_code = code;
+	vm_stop(vm, false, "guest wrote exit code %u to port 0x%x", code, DEBUG_EXIT_PORT);
+}
+
+void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
+{
+	va_list ap;
+	if (vm->state == VM_STATE_STOPPED)
+		return;
+	if (vm->line_len)
+		console_flush_line(vm);
+	va_start(ap, fmt);
+	hv_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_STATE_STOPPED;
+	vm->failed = failed;
+	log_msg(failed ? LOG_ERROR : LOG_INFO, "VM %s stopped: %s", vm->name, vm->stop_reason);
+}
+
+static bool setup_devices(struct vm *vm)
+{
+	bus_init(&vm->pio, "port I/O");
+	bus_init(&vm->mmio, "MMIO");
+	uart16550_init(&vm->com1, vm_console_tx, vm);
+	vm->exit_port = (struct debug_exit){ vm_exit_port, vm };
+	const struct bus_device devs[] = {
+		{ "COM1 16550A", UART_COM1_BASE, UART_NR_PORTS, uart16550_read, uart16550_write, &vm->com1 },
+		{ "exit port", DEBUG_EXIT_PORT, DEBUG_EXIT_NR_PORTS, NULL, debug_exit_write, &vm->exit_port },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
+		if (!bus_register(&vm->pio, &devs[i]))
+			return false;
+	return true;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t image_size)
+{
+	if (vm_count == VM_MAX) {
+		pr_err("VM %s refused: at most %u VMs", cfg->name, VM_MAX);
+		return NULL;
+	}
+	struct vm *vm = &vms[vm_count];
+	memset(vm, 0, sizeof(*vm));
+	hv_snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
+	vm->id = vm_count;
+
+	/* Guest RAM: one contiguous, 2 MiB-aligned block, so EPT can map it
+	 * with 2 MiB (or 1 GiB) pages. */
+	void *ram = page_alloc(cfg->mem / PAGE_SIZE, MiB(2));
+	if (!ram) {
+		pr_err("VM %s refused: cannot allocate %llu MiB of RAM", vm->name,
+		       (unsigned long long)(cfg->mem >> 20));
+		return NULL;
+	}
+	vm->ram_hpa = virt_to_phys(ram);
+	vm->mem = (struct guest_mem){ ram, cfg->mem };
+
+	bool use_2m = vmx_caps.ept_vpid & EPT_CAP_2MB_PAGE, use_1g = vmx_caps.ept_vpid & EPT_CAP_1GB_PAGE;
+	if (!ept_init(&vm->ept, &host_ept_ops, use_2m, use_1g) ||
+	    !ept_map(&vm->ept, 0, vm->ram_hpa, cfg->mem, EPT_RWX, EPT_MEMTYPE_WB)) {
+		pr_err("VM %s refused: cannot build its EPT", vm->name);
+		goto fail;
+	}
+	if (!setup_devices(vm)) {
+		pr_err("VM %s refused: device registration failed", vm->name);
+		goto fail;
+	}
+
+	struct elf_load_result elf;
+	const char *err = elf_load(image, image_size, &vm->mem, GUEST_BOOT_INFO_GPA,
+				   GUEST_BOOT_INFO_MAX, &elf);
+	if (err) {
+		pr_err("VM %s refused: its guest image is invalid: %s", vm->name, err);
+		goto fail;
+	}
+	if (!guest_mb2_info_build(&vm->mem, "", "TextbookHV")) {
+		pr_err("VM %s refused: boot information does not fit", vm->name);
+		goto fail;
+	}
+
+	vm->vcpu.vm = vm;
+	vm->vcpu.id = 0;
+	vm->vcpu.vpid = (uint16_t)(vm->id + 1); /* VPID 0 is the host's (SDM 29.1) */
+	pr_info("VM %s: %llu MiB RAM at host 0x%llx, EPT %u tables (%llu x 1G, %llu x 2M, %llu x 4K "
+		"leaves), image %u segments at 0x%llx-0x%llx, entry 0x%llx",
+		vm->name, (unsigned long long)(cfg->mem >> 20), (unsigned long long)vm->ram_hpa,
+		vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
+		(unsigned long long)vm->ept.leaves[1], (unsigned long long)vm->ept.leaves[0],
+		elf.segments, (unsigned long long)elf.load_start, (unsigned long long)elf.load_end,
+		(unsigned long long)elf.entry);
+	vm->state = VM_STATE_READY;
+	vm->entry = elf.entry;
+	vm_count++;
+	return vm;
+
+fail:
+	page_free(ram, cfg->mem / PAGE_SIZE);
+	return NULL;
+}
+
+bool vm_run(struct vm *vm)
+{
+	uint64_t entry = vm->entry;
+	/* Entered as GRUB enters a Multiboot2 kernel: EAX = magic, EBX = info. */
+	if (!vmx_vcpu_setup(&vm->vcpu, entry, 0x36d76289u, (uint32_t)GUEST_BOOT_INFO_GPA)) {
+		vm_stop(vm, true, "its VMCS could not be set up");
+		return false;
+	}
+	pr_info("VM %s: starting at 0x%llx", vm->name, (unsigned long long)entry);
+	vmx_vcpu_run(&vm->vcpu);
+	return !vm->failed;
+}
+
+static void print_exit_stats(const struct vm *vm)
+{
+	kprintf("[hv info] VM %s exit statistics (reason: count, average TSC cycles in the handler):\n",
+		vm->name);
+	for (unsigned r = 0; r < EXIT_REASON_TABLE_SIZE; r++) {
+		if (!vm->exit_count[r])
+			continue;
+		kprintf("  %-24s %10llu  %8llu\n", exit_reason_name(r) ? exit_reason_name(r) : "?",
+			(unsigned long long)vm->exit_count[r],
+			(unsigned long long)(vm->exit_cycles[r] / vm->exit_count[r]));
+	}
+}
+
+void vm_report(const struct vm *vm)
+{
+	print_exit_stats(vm);
+	if (vm->has_exit_code)
+		pr_info("VM %s finished with exit code %u", vm->name, vm->exit_code);
+	else
+		pr_info("VM %s finished without an exit code (%s)", vm->name, vm->stop_reason);
+}

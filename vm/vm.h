@@ -1,0 +1,92 @@
+/* VM and vCPU objects. A VM owns its RAM, its EPT, its buses and devices;
+ * a vCPU owns its VMCS and the guest registers the VMCS does not hold. */
+#ifndef VM_VM_H
+#define VM_VM_H
+
+#include "lib/types.h"
+#include "vm/guest_mem.h"
+#include "ept/ept.h"
+#include "devices/bus.h"
+#include "devices/uart16550.h"
+#include "devices/debug_exit.h"
+#include "vmx/exit_reasons.h"
+
+#define VM_NAME_MAX 32
+#define VM_MAX 4
+#define VM_CONSOLE_LINE 160
+
+/* Guest general-purpose registers, indexed by their x86 encoding
+ * (0 = RAX, 1 = RCX, ... 7 = RDI, 8..15 = R8..R15). Slot 4 (RSP) is unused:
+ * the guest RSP lives in the VMCS. */
+enum gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_COUNT
+};
+
+/* An event to inject at the next VM entry (SDM 27.6). */
+struct pending_event {
+	bool valid;
+	uint32_t intr_info;  /* VM-entry interruption-information format */
+	uint32_t error_code;
+	uint32_t instr_len;  /* for software interrupts and exceptions */
+};
+
+struct vm;
+
+struct vcpu {
+	/* Saved and restored by vmx/entry.S at offsets from vmx/asm_offsets.c. */
+	uint64_t gpr[GPR_COUNT];
+	uint64_t cr2;
+	uint64_t host_rsp;     /* last HOST_RSP written, to skip a VMWRITE */
+	uint8_t launched;      /* VMLAUNCH done: use VMRESUME */
+
+	struct vm *vm;
+	unsigned id;
+	uint16_t vpid;
+	void *vmcs;
+	uint64_t vmcs_pa;
+	struct pending_event event;
+	uint64_t xcr0;
+	uint64_t exits;
+
+	/* MSRs the VMCS does not switch: kept here, loaded into the CPU while
+	 * this vCPU owns it (vmx/msr.c). */
+	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
+	uint64_t apic_base;
+};
+
+enum vm_state { VM_STATE_READY, VM_STATE_RUNNING, VM_STATE_STOPPED };
+
+struct vm {
+	char name[VM_NAME_MAX];
+	unsigned id;
+	enum vm_state state;
+	struct guest_mem mem;
+	uint64_t ram_hpa;
+	struct ept ept;
+	struct bus pio, mmio;
+	struct uart16550 com1;
+	struct debug_exit exit_port;
+	struct vcpu vcpu;
+	uint64_t entry; /* guest-physical entry point of the loaded image */
+
+	/* How the VM ended. */
+	bool has_exit_code;
+	uint32_t exit_code;
+	char stop_reason[160];
+	bool failed; /* stopped by the hypervisor for misbehaviour or our error */
+
+	/* Line buffer for guest console output, printed with the VM's name. */
+	char line[VM_CONSOLE_LINE];
+	unsigned line_len;
+
+	/* Statistics: exits and TSC cycles spent handling them, per basic reason. */
+	uint64_t exit_count[EXIT_REASON_TABLE_SIZE];
+	uint64_t exit_cycles[EXIT_REASON_TABLE_SIZE];
+};
+
+/* Stop a VM: only that VM; the hypervisor goes on. */
+void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+#endif

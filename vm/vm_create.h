@@ -1,0 +1,15 @@
+#ifndef VM_VM_CREATE_H
+#define VM_VM_CREATE_H
+
+#include "vm/vm.h"
+#include "vm/config.h"
+
+/* Build a VM: RAM, EPT, devices, the guest image loaded and its boot
+ * information written. NULL (with a message) if anything is wrong. */
+struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t image_size);
+/* Run the VM's vCPU until the VM stops. False if it failed. */
+bool vm_run(struct vm *vm);
+/* Print how the VM ended and its exit statistics. */
+void vm_report(const struct vm *vm);
+
+#endif

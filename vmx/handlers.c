@@ -1,0 +1,430 @@
+/* Exit handlers and the table that routes each basic exit reason to one of
+ * them (SDM Vol. 3C Appendix C). Each handler either completes the
+ * instruction (and advances RIP), injects a fault, or stops its VM. */
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "vmx/vmcs.h"
+#include "vmx/msr.h"
+#include "vmx/hypercall.h"
+#include "arch/x86/cpu.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "vm/cpuid_policy.h"
+#include "vm/insn_decode.h"
+
+static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
+{
+	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], subleaf = (uint32_t)v->gpr[GPR_RCX];
+	struct cpuid_regs r;
+	cpuid_count(leaf, subleaf, &r);
+	struct cpuid_guest_view g = {
+		.apic_id = v->id,
+		.cr4_osxsave = vcpu_guest_cr4() & CR4_OSXSAVE,
+	};
+	cpuid_policy_apply(leaf, subleaf, &r, &g);
+	v->gpr[GPR_RAX] = r.eax;
+	v->gpr[GPR_RBX] = r.ebx;
+	v->gpr[GPR_RCX] = r.ecx;
+	v->gpr[GPR_RDX] = r.edx;
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, const struct vmexit *e)
+{
+	vcpu_skip_instruction(v, e);
+	/* Nothing can raise an interrupt in a VM yet (no virtual PIC, APIC or
+	 * timer), so a halted vCPU would sleep forever: say so and stop it. */
+	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
+	vm_stop(v->vm, false, "guest executed HLT with interrupts %s and no interrupt source "
+		"can wake it (RIP 0x%llx)", if_set ? "enabled" : "disabled",
+		(unsigned long long)e->rip);
+}
+
+/* I/O-instruction exit qualification (SDM 28.2.1, Table 28-5). */
+#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
+#define IO_QUAL_IN BIT(3)
+#define IO_QUAL_STRING BIT(4)
+#define IO_QUAL_REP BIT(5)
+#define IO_QUAL_PORT(q) ((uint16_t)((q) >> 16))
+
+static void handle_io(struct vcpu *v, const struct vmexit *e)
+{
+	uint64_t q = e->qualification;
+	unsigned size = IO_QUAL_SIZE(q);
+	uint16_t port = IO_QUAL_PORT(q);
+	bool claimed;
+
+	if (q & IO_QUAL_STRING) {
+		vcpu_stop_with_dump(v, e, "string I/O (INS/OUTS) is not emulated yet");
+		return;
+	}
+	if (q & IO_QUAL_IN) {
+		uint64_t val = bus_read(&v->vm->pio, port, size, &claimed);
+		uint64_t *rax = &v->gpr[GPR_RAX];
+		if (size == 4)
+			*rax = (uint32_t)val;
+		else
+			*rax = (*rax & ~size_mask(size)) | val;
+	} else {
+		bus_write(&v->vm->pio, port, size, v->gpr[GPR_RAX] & size_mask(size), &claimed);
+	}
+	if (!claimed && bus_first_unclaimed(&v->vm->pio, port))
+		pr_info("VM %s: %s of unclaimed port 0x%x (%u bytes) %s; reported once per port",
+			v->vm->name, (q & IO_QUAL_IN) ? "IN" : "OUT", port, size,
+			(q & IO_QUAL_IN) ? "reads all-ones" : "is ignored");
+	if (v->vm->state == VM_STATE_RUNNING)
+		vcpu_skip_instruction(v, e);
+}
+
+static void handle_vmcall(struct vcpu *v, const struct vmexit *e)
+{
+	uint64_t *rax = &v->gpr[GPR_RAX];
+	if (vcpu_cpl() != 0) {
+		*rax = HC_EPERM;
+	} else {
+		switch (*rax) {
+		case HC_GET_VERSION: {
+			const char *sig = HV_CPUID_SIGNATURE;
+			uint32_t w[3];
+			memcpy(w, sig, 12);
+			*rax = HV_VERSION;
+			v->gpr[GPR_RBX] = w[0];
+			v->gpr[GPR_RCX] = w[1];
+			v->gpr[GPR_RDX] = w[2];
+			break;
+		}
+		case HC_GET_EXIT_COUNT:
+			*rax = v->exits;
+			break;
+		default:
+			*rax = HC_ENOSYS;
+			break;
+		}
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_rdmsr(struct vcpu *v, const struct vmexit *e)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t value;
+	if (!msr_read(v, msr, &value)) {
+		pr_info("VM %s: RDMSR 0x%x (%s) at RIP 0x%llx: not implemented, injecting #GP",
+			v->vm->name, msr, msr_name(msr) ? msr_name(msr) : "unknown MSR",
+			(unsigned long long)e->rip);
+		vcpu_inject_exception(v, EXC_GP, true, 0);
+		return;
+	}
+	v->gpr[GPR_RAX] = (uint32_t)value;
+	v->gpr[GPR_RDX] = value >> 32;
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_wrmsr(struct vcpu *v, const struct vmexit *e)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t value = ((uint64_t)(uint32_t)v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	if (!msr_write(v, msr, value)) {
+		pr_info("VM %s: WRMSR 0x%x (%s) value 0x%llx at RIP 0x%llx refused, injecting #GP",
+			v->vm->name, msr, msr_name(msr) ? msr_name(msr) : "unknown MSR",
+			(unsigned long long)value, (unsigned long long)e->rip);
+		vcpu_inject_exception(v, EXC_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* --- Control registers (SDM 28.2.1, Table 28-3) --- */
+#define CR_QUAL_NUMBER(q) ((unsigned)((q) & 15))
+#define CR_QUAL_TYPE(q) ((unsigned)(((q) >> 4) & 3))
+#define CR_QUAL_GPR(q) ((unsigned)(((q) >> 8) & 15))
+#define CR_QUAL_LMSW_DATA(q) ((uint16_t)((q) >> 16))
+#define CR_ACCESS_MOV_TO 0
+#define CR_ACCESS_MOV_FROM 1
+#define CR_ACCESS_CLTS 2
+#define CR_ACCESS_LMSW 3
+
+/* The guest writes CR0 = value. Checks are those MOV to CR0 makes on real
+ * hardware (SDM Vol. 3A 2.5 and Vol. 2A MOV CR): failures raise #GP. */
+static bool guest_write_cr0(struct vcpu *v, uint64_t value)
+{
+	(void)v;
+	if (value >> 32)
+		return false;
+	if ((value & CR0_PG) && !(value & CR0_PE))
+		return false;
+	if ((value & CR0_NW) && !(value & CR0_CD))
+		return false;
+	uint64_t efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	if ((value & CR0_PG) && (efer & EFER_LME) && !(vmcs_read(VMCS_GUEST_CR4) & CR4_PAE))
+		return false;
+	value |= CR0_ET; /* hard-wired to 1 on modern CPUs */
+	vmcs_write(VMCS_CR0_READ_SHADOW, value);
+	uint64_t owned = vmx_cr0_owned_bits();
+	vmcs_write(VMCS_GUEST_CR0, (value & ~owned) | (vmx_caps.cr0_fixed0 & owned));
+	return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, uint64_t value)
+{
+	(void)v;
+	/* The guest has no VMX: CR4.VMXE and unsupported bits raise #GP. */
+	if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
+		return false;
+	if (!(value & CR4_PAE) && vcpu_in_long_mode())
+		return false;
+	vmcs_write(VMCS_CR4_READ_SHADOW, value);
+	uint64_t owned = vmx_cr4_owned_bits();
+	vmcs_write(VMCS_GUEST_CR4, (value & ~owned) | (vmx_caps.cr4_fixed0 & owned));
+	return true;
+}
+
+static void handle_cr_access(struct vcpu *v, const struct vmexit *e)
+{
+	uint64_t q = e->qualification;
+	unsigned cr = CR_QUAL_NUMBER(q), type = CR_QUAL_TYPE(q);
+	bool ok = true;
+
+	switch (type) {
+	case CR_ACCESS_MOV_TO: {
+		uint64_t val = vcpu_gpr_read(v, CR_QUAL_GPR(q));
+		if (!vcpu_in_long_mode())
+			val = (uint32_t)val;
+		if (cr == 0)
+			ok = guest_write_cr0(v, val);
+		else if (cr == 4)
+			ok = guest_write_cr4(v, val);
+		else if (cr == 3)
+			vmcs_write(VMCS_GUEST_CR3, val); /* exits only if the CPU forces CR3 exiting */
+		else {
+			vcpu_stop_with_dump(v, e, "MOV to a control register that is not emulated");
+			return;
+		}
+		break;
+	}
+	case CR_ACCESS_MOV_FROM:
+		if (cr == 3) {
+			vcpu_gpr_write(v, CR_QUAL_GPR(q), vmcs_read(VMCS_GUEST_CR3));
+		} else {
+			vcpu_stop_with_dump(v, e, "MOV from a control register that is not emulated");
+			return;
+		}
+		break;
+	case CR_ACCESS_CLTS:
+		ok = guest_write_cr0(v, vcpu_guest_cr0() & ~CR0_TS);
+		break;
+	case CR_ACCESS_LMSW: {
+		/* LMSW writes CR0 bits 3:0 and cannot clear PE (SDM Vol. 2A LMSW). */
+		uint64_t cr0 = vcpu_guest_cr0();
+		uint64_t src = CR_QUAL_LMSW_DATA(q) & 0xf;
+		ok = guest_write_cr0(v, (cr0 & ~0xeULL) | src | (cr0 & CR0_PE));
+		break;
+	}
+	}
+	if (!ok) {
+		vcpu_inject_exception(v, EXC_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction(v, e);
+}
+
+/* XSETBV (SDM Vol. 2C XSETBV, Vol. 1 13.3): only XCR0, bit 0 set, AVX needs
+ * SSE, AVX-512 state comes as a set with AVX, and only bits the CPU supports. */
+static void handle_xsetbv(struct vcpu *v, const struct vmexit *e)
+{
+	uint32_t xcr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t value = ((uint64_t)(uint32_t)v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	struct cpuid_regs r;
+	cpuid_count(0xd, 0, &r);
+	uint64_t supported = ((uint64_t)r.edx << 32) | r.eax;
+	uint64_t avx512 = BIT(5) | BIT(6) | BIT(7);
+
+	if (xcr != 0 || vcpu_cpl() != 0 || !(value & BIT(0)) || (value & ~supported) ||
+	    ((value & BIT(2)) && !(value & BIT(1))) ||
+	    ((value & avx512) && ((value & avx512) != avx512 || !(value & BIT(2))))) {
+		vcpu_inject_exception(v, EXC_GP, true, 0);
+		return;
+	}
+	v->xcr0 = value; /* loaded into the CPU before the next entry */
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_wbinvd(struct vcpu *v, const struct vmexit *e)
+{
+	/* Guest RAM is ordinary write-back memory and no device does DMA behind
+	 * the caches, so there is nothing to write back: complete it. INVD is
+	 * treated the same way; really dropping caches would lose host data. */
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_external_interrupt(struct vcpu *v, const struct vmexit *e)
+{
+	(void)v;
+	/* With "acknowledge interrupt on exit" the vector is in the exit
+	 * interruption information (SDM 28.2.2). The host unmasks no interrupt
+	 * source yet, so one arriving is worth a message. */
+	if (e->intr_info & INTR_INFO_VALID)
+		pr_warn("host interrupt vector %u arrived while VM %s ran; no host handler",
+			e->intr_info & INTR_INFO_VECTOR_MASK, v->vm->name);
+}
+
+static void handle_preemption_timer(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	(void)v;
+	/* The guest used its slice. With one vCPU per CPU there is nobody else
+	 * to run: give it a new slice. */
+	vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, VMX_PREEMPTION_SLICE);
+}
+
+static void handle_triple_fault(struct vcpu *v, const struct vmexit *e)
+{
+	vcpu_stop_with_dump(v, e, "guest triple fault (an exception while delivering a double fault)");
+}
+
+static void handle_vmx_instruction(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	/* The guest sees no VMX (CPUID.1:ECX.VMX = 0), so VMX instructions are
+	 * undefined opcodes for it. */
+	vcpu_inject_exception(v, EXC_UD, false, 0);
+}
+
+static void handle_monitor_mwait(struct vcpu *v, const struct vmexit *e)
+{
+	/* MWAIT may return at any time (SDM Vol. 2B MWAIT): completing it at
+	 * once is correct, if not power-efficient. MONITOR arms nothing. */
+	vcpu_skip_instruction(v, e);
+}
+
+static void handle_exception(struct vcpu *v, const struct vmexit *e)
+{
+	unsigned vector = e->intr_info & INTR_INFO_VECTOR_MASK;
+	unsigned type = (e->intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+	if (type == INTR_TYPE_NMI) {
+		pr_warn("host NMI arrived while VM %s ran", v->vm->name);
+		return;
+	}
+	/* Only #AC is intercepted: hand it back to the guest as it was. */
+	vcpu_inject_exception(v, vector, e->intr_info & INTR_INFO_DELIVER_ERROR_CODE,
+			      e->intr_error_code);
+}
+
+/* Fetch the instruction at the guest's RIP. Paging off: linear == physical. */
+static bool fetch_instruction(struct vcpu *v, uint8_t *buf, unsigned *len, const char **why)
+{
+	if (vmcs_read(VMCS_GUEST_CR0) & CR0_PG) {
+		*why = "the guest has paging on and guest page walks are not implemented yet";
+		return false;
+	}
+	uint64_t lin = (vmcs_read(VMCS_GUEST_CS_BASE) + vmcs_read(VMCS_GUEST_RIP)) & 0xffffffffULL;
+	unsigned n = INSN_MAX_LEN;
+	while (n && !gpa_to_hva(&v->vm->mem, lin, n))
+		n--;
+	if (!n) {
+		*why = "the instruction is not in guest RAM";
+		return false;
+	}
+	guest_read(&v->vm->mem, lin, buf, n);
+	*len = n;
+	return true;
+}
+
+static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
+{
+	struct vm *vm = v->vm;
+	uint64_t gpa = e->guest_physical;
+	char what[96];
+	ept_describe_violation(e->qualification, what, sizeof(what));
+
+	if (gpa_is_ram(&vm->mem, gpa)) {
+		vcpu_stop_with_dump(v, e, "EPT violation inside guest RAM (the EPT is wrong)");
+		return;
+	}
+	if (e->qualification & EPT_VIOL_FETCH) {
+		vm_stop(vm, true, "guest jumped to guest-physical 0x%llx, outside its RAM (%s)",
+			(unsigned long long)gpa, what);
+		vcpu_dump(v);
+		return;
+	}
+
+	uint8_t bytes[INSN_MAX_LEN];
+	unsigned n = 0;
+	const char *why;
+	struct insn in;
+	if (!fetch_instruction(v, bytes, &n, &why) ||
+	    (why = insn_decode(bytes, n, vcpu_in_long_mode() ? CPU_MODE_64 : CPU_MODE_32, &in))) {
+		char hex[3 * INSN_MAX_LEN + 1] = "";
+		for (unsigned i = 0; i < n && i < INSN_MAX_LEN; i++)
+			hv_snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
+		vm_stop(vm, true, "cannot emulate the %s at guest-physical 0x%llx, RIP 0x%llx: %s "
+			"(bytes: %s)", what, (unsigned long long)gpa, (unsigned long long)e->rip,
+			why, hex);
+		vcpu_dump(v);
+		return;
+	}
+
+	bool claimed;
+	if (in.kind == INSN_LOAD) {
+		uint64_t val = bus_read(&vm->mmio, gpa, in.mem_size, &claimed);
+		uint64_t regs[GPR_COUNT];
+		memcpy(regs, v->gpr, sizeof(regs));
+		regs[GPR_RSP] = vcpu_gpr_read(v, GPR_RSP);
+		insn_write_reg(regs, &in, val);
+		for (unsigned r = 0; r < GPR_COUNT; r++)
+			vcpu_gpr_write(v, r, regs[r]);
+	} else {
+		uint64_t regs[GPR_COUNT];
+		memcpy(regs, v->gpr, sizeof(regs));
+		regs[GPR_RSP] = vcpu_gpr_read(v, GPR_RSP);
+		bus_write(&vm->mmio, gpa, in.mem_size, insn_store_value(regs, &in), &claimed);
+	}
+	if (!claimed && bus_first_unclaimed(&vm->mmio, gpa & ~(PAGE_SIZE - 1)))
+		pr_info("VM %s: %u-byte %s guest-physical 0x%llx (RIP 0x%llx): no RAM or device "
+			"there, %s; reported once per page", vm->name, in.mem_size,
+			in.kind == INSN_LOAD ? "read from" : "write to", (unsigned long long)gpa,
+			(unsigned long long)e->rip,
+			in.kind == INSN_LOAD ? "reads as all-ones" : "the write is dropped");
+	struct vmexit done = *e;
+	done.instruction_len = in.len;
+	vcpu_skip_instruction(v, &done);
+}
+
+static void handle_ept_misconfig(struct vcpu *v, const struct vmexit *e)
+{
+	vcpu_stop_with_dump(v, e, "EPT misconfiguration (a hypervisor bug in the EPT entries)");
+}
+
+#define H(fn, needs) { fn, needs }
+const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE] = {
+	[EXIT_REASON_EXCEPTION_NMI] = H(handle_exception, NEED_INTR_INFO),
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = H(handle_external_interrupt, NEED_INTR_INFO),
+	[EXIT_REASON_TRIPLE_FAULT] = H(handle_triple_fault, 0),
+	[EXIT_REASON_CPUID] = H(handle_cpuid, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_HLT] = H(handle_hlt, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_INVD] = H(handle_wbinvd, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_VMCALL] = H(handle_vmcall, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_VMCLEAR] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMLAUNCH] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMPTRLD] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMPTRST] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMREAD] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMRESUME] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMWRITE] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMXOFF] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMXON] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_INVEPT] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_INVVPID] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_VMFUNC] = H(handle_vmx_instruction, 0),
+	[EXIT_REASON_CR_ACCESS] = H(handle_cr_access, NEED_QUALIFICATION | NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_IO_INSTRUCTION] = H(handle_io, NEED_QUALIFICATION | NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_RDMSR] = H(handle_rdmsr, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_WRMSR] = H(handle_wrmsr, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_MWAIT] = H(handle_monitor_mwait, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_MONITOR] = H(handle_monitor_mwait, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_EPT_VIOLATION] = H(handle_ept_violation, NEED_QUALIFICATION | NEED_GUEST_PHYSICAL),
+	[EXIT_REASON_EPT_MISCONFIG] = H(handle_ept_misconfig, NEED_GUEST_PHYSICAL),
+	[EXIT_REASON_PREEMPTION_TIMER] = H(handle_preemption_timer, 0),
+	[EXIT_REASON_WBINVD] = H(handle_wbinvd, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_XSETBV] = H(handle_xsetbv, NEED_INSTRUCTION_LEN),
+};

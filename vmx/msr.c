@@ -1,0 +1,280 @@
+#include "vmx/msr.h"
+#include "vmx/vmcs.h"
+#include "arch/x86/cpu.h"
+#include "lib/log.h"
+#include "vm/vm.h"
+
+typedef bool (*msr_read_fn)(struct vcpu *v, uint32_t msr, uint64_t *value);
+typedef bool (*msr_write_fn)(struct vcpu *v, uint32_t msr, uint64_t value);
+
+struct msr_policy {
+	uint32_t msr;
+	const char *name;
+	msr_read_fn read;   /* NULL: reads raise #GP */
+	msr_write_fn write; /* NULL: writes raise #GP */
+	uint32_t vmcs_field; /* for msr_vmcs_*: the guest-state field that holds it */
+};
+
+static const struct msr_policy *find_policy(uint32_t msr);
+static bool host_has_rdtscp(void);
+
+/* --- MSRs held in the VMCS guest-state area (SDM 25.4.1) --- */
+static bool msr_vmcs_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)v;
+	*value = vmcs_read(find_policy(msr)->vmcs_field);
+	return true;
+}
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static bool msr_vmcs_write_address(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	if (!canonical(value))
+		return false; /* non-canonical bases raise #GP (SDM Vol. 4) */
+	vmcs_write(find_policy(msr)->vmcs_field, value);
+	return true;
+}
+
+static bool msr_sysenter_cs_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)msr;
+	vmcs_write(VMCS_GUEST_SYSENTER_CS, value & 0xffffffff);
+	return true;
+}
+
+static bool msr_efer_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)msr;
+	uint64_t old = vmcs_read(VMCS_GUEST_IA32_EFER);
+	uint64_t allowed = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	if (value & ~allowed)
+		return false;
+	/* LME cannot change while paging is on (SDM Vol. 3A 9.8.5). */
+	if (((value ^ old) & EFER_LME) && (vmcs_read(VMCS_GUEST_CR0) & CR0_PG))
+		return false;
+	/* LMA is the CPU's to set; writes leave it alone. */
+	value = (value & ~EFER_LMA) | (old & EFER_LMA);
+	vmcs_write(VMCS_GUEST_IA32_EFER, value);
+	return true;
+}
+
+static bool msr_pat_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)msr;
+	/* Each byte must name a defined memory type: 0, 1, 4, 5, 6 or 7 (SDM 13.12.2). */
+	for (unsigned i = 0; i < 8; i++) {
+		uint8_t t = (uint8_t)(value >> (i * 8));
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	vmcs_write(VMCS_GUEST_IA32_PAT, value);
+	return true;
+}
+
+/* --- MSRs kept in struct vcpu and loaded into the CPU while it runs --- */
+static uint64_t *vcpu_msr_slot(struct vcpu *v, uint32_t msr)
+{
+	switch (msr) {
+	case MSR_IA32_STAR: return &v->msr_star;
+	case MSR_IA32_LSTAR: return &v->msr_lstar;
+	case MSR_IA32_CSTAR: return &v->msr_cstar;
+	case MSR_IA32_FMASK: return &v->msr_fmask;
+	case MSR_IA32_KERNEL_GS_BASE: return &v->msr_kernel_gs_base;
+	case MSR_IA32_TSC_AUX: return &v->msr_tsc_aux;
+	default: return NULL;
+	}
+}
+
+static bool msr_vcpu_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	*value = *vcpu_msr_slot(v, msr);
+	return true;
+}
+
+static bool msr_vcpu_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	if ((msr == MSR_IA32_LSTAR || msr == MSR_IA32_CSTAR || msr == MSR_IA32_KERNEL_GS_BASE) &&
+	    !canonical(value))
+		return false;
+	if (msr == MSR_IA32_TSC_AUX && ((value >> 32) || !host_has_rdtscp()))
+		return false;
+	*vcpu_msr_slot(v, msr) = value;
+	wrmsr(msr, value); /* live now: this vCPU owns the CPU */
+	return true;
+}
+
+/* --- Emulated --- */
+static bool msr_tsc_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)v;
+	(void)msr;
+	*value = rdtsc() + vmcs_read(VMCS_TSC_OFFSET);
+	return true;
+}
+
+static bool msr_tsc_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)msr;
+	/* The guest sets its own TSC: keep the host's, move the offset (SDM 26.6.5). */
+	vmcs_write(VMCS_TSC_OFFSET, value - rdtsc());
+	return true;
+}
+
+static bool msr_feature_control_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)v;
+	(void)msr;
+	/* Locked, with VMX off: the guest sees no VT-x, consistent with CPUID. */
+	*value = FEATURE_CONTROL_LOCKED;
+	return true;
+}
+
+static bool msr_apic_base_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)msr;
+	*value = v->apic_base;
+	return true;
+}
+
+static bool msr_apic_base_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)msr;
+	/* The local APIC is not emulated yet: accept only the current value. */
+	if (value != v->apic_base) {
+		pr_warn("VM %s: WRMSR IA32_APIC_BASE 0x%llx refused (#GP): the local APIC cannot be "
+			"moved or switched mode yet", v->vm->name, (unsigned long long)value);
+		return false;
+	}
+	return true;
+}
+
+static bool msr_misc_enable_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)v;
+	(void)msr;
+	/* Fast strings on; BTS and PEBS unavailable (bits 11, 12). */
+	*value = BIT(0) | BIT(11) | BIT(12);
+	return true;
+}
+
+static bool msr_read_zero(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)v;
+	(void)msr;
+	*value = 0;
+	return true;
+}
+
+static bool msr_write_ignore(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	(void)msr;
+	(void)value;
+	return true;
+}
+
+static const struct msr_policy msr_table[] = {
+	{ MSR_IA32_TSC, "IA32_TSC", msr_tsc_read, msr_tsc_write, 0 },
+	{ MSR_IA32_PLATFORM_ID, "IA32_PLATFORM_ID", msr_read_zero, NULL, 0 },
+	{ MSR_IA32_APIC_BASE, "IA32_APIC_BASE", msr_apic_base_read, msr_apic_base_write, 0 },
+	{ MSR_IA32_FEATURE_CONTROL, "IA32_FEATURE_CONTROL", msr_feature_control_read, NULL, 0 },
+	/* Microcode: the guest reads revision 0 and its update trigger is ignored. */
+	{ MSR_IA32_BIOS_SIGN_ID, "IA32_BIOS_SIGN_ID", msr_read_zero, msr_write_ignore, 0 },
+	{ MSR_IA32_MTRRCAP, "IA32_MTRRCAP", msr_read_zero, NULL, 0 },
+	{ MSR_IA32_MISC_ENABLE, "IA32_MISC_ENABLE", msr_misc_enable_read, msr_write_ignore, 0 },
+	{ MSR_IA32_SYSENTER_CS, "IA32_SYSENTER_CS", msr_vmcs_read, msr_sysenter_cs_write,
+	  VMCS_GUEST_SYSENTER_CS },
+	{ MSR_IA32_SYSENTER_ESP, "IA32_SYSENTER_ESP", msr_vmcs_read, msr_vmcs_write_address,
+	  VMCS_GUEST_SYSENTER_ESP },
+	{ MSR_IA32_SYSENTER_EIP, "IA32_SYSENTER_EIP", msr_vmcs_read, msr_vmcs_write_address,
+	  VMCS_GUEST_SYSENTER_EIP },
+	{ MSR_IA32_PAT, "IA32_PAT", msr_vmcs_read, msr_pat_write, VMCS_GUEST_IA32_PAT },
+	{ MSR_IA32_EFER, "IA32_EFER", msr_vmcs_read, msr_efer_write, VMCS_GUEST_IA32_EFER },
+	{ MSR_IA32_FS_BASE, "IA32_FS_BASE", msr_vmcs_read, msr_vmcs_write_address, VMCS_GUEST_FS_BASE },
+	{ MSR_IA32_GS_BASE, "IA32_GS_BASE", msr_vmcs_read, msr_vmcs_write_address, VMCS_GUEST_GS_BASE },
+	{ MSR_IA32_STAR, "IA32_STAR", msr_vcpu_read, msr_vcpu_write, 0 },
+	{ MSR_IA32_LSTAR, "IA32_LSTAR", msr_vcpu_read, msr_vcpu_write, 0 },
+	{ MSR_IA32_CSTAR, "IA32_CSTAR", msr_vcpu_read, msr_vcpu_write, 0 },
+	{ MSR_IA32_FMASK, "IA32_FMASK", msr_vcpu_read, msr_vcpu_write, 0 },
+	{ MSR_IA32_KERNEL_GS_BASE, "IA32_KERNEL_GS_BASE", msr_vcpu_read, msr_vcpu_write, 0 },
+	{ MSR_IA32_TSC_AUX, "IA32_TSC_AUX", msr_vcpu_read, msr_vcpu_write, 0 },
+};
+
+static const struct msr_policy *find_policy(uint32_t msr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(msr_table); i++)
+		if (msr_table[i].msr == msr)
+			return &msr_table[i];
+	return NULL;
+}
+
+const char *msr_name(uint32_t msr)
+{
+	const struct msr_policy *p = find_policy(msr);
+	return p ? p->name : NULL;
+}
+
+bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	const struct msr_policy *p = find_policy(msr);
+	return p && p->read && p->read(v, msr, value);
+}
+
+bool msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	const struct msr_policy *p = find_policy(msr);
+	return p && p->write && p->write(v, msr, value);
+}
+
+static bool host_has_rdtscp(void)
+{
+	struct cpuid_regs r;
+	cpuid_count(0x80000000, 0, &r);
+	if (r.eax < 0x80000001)
+		return false;
+	cpuid_count(0x80000001, 0, &r);
+	return r.edx & BIT(27); /* RDTSCP and IA32_TSC_AUX */
+}
+
+/* XCR0 as the hardware holds it now, and as the host had it. */
+static uint64_t host_xcr0, hw_xcr0;
+
+void msr_load_guest_state(struct vcpu *v)
+{
+	wrmsr(MSR_IA32_STAR, v->msr_star);
+	wrmsr(MSR_IA32_LSTAR, v->msr_lstar);
+	wrmsr(MSR_IA32_CSTAR, v->msr_cstar);
+	wrmsr(MSR_IA32_FMASK, v->msr_fmask);
+	wrmsr(MSR_IA32_KERNEL_GS_BASE, v->msr_kernel_gs_base);
+	if (host_has_rdtscp())
+		wrmsr(MSR_IA32_TSC_AUX, v->msr_tsc_aux);
+	if (read_cr4() & CR4_OSXSAVE)
+		host_xcr0 = hw_xcr0 = xgetbv(0);
+}
+
+void msr_save_guest_state(struct vcpu *v)
+{
+	(void)v;
+	/* Guest writes went to the vcpu as they happened; give the host its XCR0 back. */
+	if ((read_cr4() & CR4_OSXSAVE) && hw_xcr0 != host_xcr0) {
+		xsetbv(0, host_xcr0);
+		hw_xcr0 = host_xcr0;
+	}
+}
+
+void msr_before_entry(struct vcpu *v)
+{
+	if (v->xcr0 != hw_xcr0 && (read_cr4() & CR4_OSXSAVE)) {
+		xsetbv(0, v->xcr0);
+		hw_xcr0 = v->xcr0;
+	}
+}

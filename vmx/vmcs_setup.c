@@ -1,0 +1,229 @@
+/* Building a vCPU's VMCS: controls from the capability MSRs, host state from
+ * the running hypervisor, guest state for the Multiboot entry state
+ * (SDM Vol. 3C 25 "VMCS layout", 27.2-27.3 checks on VM entry). */
+#include "vmx/vmx.h"
+#include "vmx/vmcs.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/mm.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "vm/vm.h"
+
+/* Guest-visible CR bits the hypervisor owns: the guest/host mask sends
+ * writes to them to us, and reads come from the read shadow (SDM 25.6.6). */
+uint64_t vmx_cr0_owned_bits(void)
+{
+	/* Unrestricted guest lets the guest run with PE and PG clear (SDM 27.3.1.1). */
+	return (vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1) & ~(CR0_PE | CR0_PG);
+}
+
+uint64_t vmx_cr4_owned_bits(void)
+{
+	return vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+}
+
+static bool adjust(const char *what, uint64_t cap, uint32_t required, uint32_t wanted, uint32_t *out)
+{
+	uint32_t missing;
+	if (!vmx_adjust_controls(cap, required, wanted, out, &missing)) {
+		pr_err("the CPU cannot set %s control bits 0x%x that the hypervisor requires", what,
+		       missing);
+		return false;
+	}
+	return true;
+}
+
+static bool setup_controls(struct vcpu *v)
+{
+	uint32_t pin, cpu, cpu2, exit, entry;
+	const struct vmx_caps *c = &vmx_caps;
+
+	if (!adjust("pin-based", c->pinbased, PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING,
+		    PIN_PREEMPTION_TIMER, &pin) ||
+	    !adjust("primary processor-based", c->procbased,
+		    CPU_HLT_EXITING | CPU_UNCONDITIONAL_IO_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS,
+		    CPU_USE_TSC_OFFSETTING | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING, &cpu) ||
+	    !adjust("secondary processor-based", c->procbased2,
+		    SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
+		    SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID, &cpu2) ||
+	    !adjust("VM-exit", c->exit,
+		    EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_IA32_EFER |
+			    EXIT_LOAD_IA32_EFER,
+		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_PREEMPTION_TIMER, &exit) ||
+	    !adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER, ENTRY_LOAD_IA32_PAT, &entry))
+		return false;
+
+	/* Without "save VMX-preemption timer value" the timer restarts from the
+	 * field at every entry and may never expire; we only use it with it. */
+	if (!(exit & EXIT_SAVE_PREEMPTION_TIMER))
+		pin &= ~(uint32_t)PIN_PREEMPTION_TIMER;
+	if (!(pin & PIN_PREEMPTION_TIMER))
+		exit &= ~(uint32_t)EXIT_SAVE_PREEMPTION_TIMER;
+
+	vmcs_write(VMCS_PIN_BASED_VM_EXEC_CONTROL, pin);
+	vmcs_write(VMCS_CPU_BASED_VM_EXEC_CONTROL, cpu);
+	vmcs_write(VMCS_SECONDARY_VM_EXEC_CONTROL, cpu2);
+	vmcs_write(VMCS_VM_EXIT_CONTROLS, exit);
+	vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry);
+	if (pin & PIN_PREEMPTION_TIMER)
+		vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, VMX_PREEMPTION_SLICE);
+
+	/* #AC is intercepted: an #AC raised while delivering #AC would loop in
+	 * the CPU forever and hang the host (CVE-2015-5307). */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(EXC_AC));
+	vmcs_write(VMCS_PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write(VMCS_PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
+	vmcs_write(VMCS_VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VMCS_VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_VM_ENTRY_INTR_INFO, 0);
+	vmcs_write(VMCS_TSC_OFFSET, 0);
+	vmcs_write(VMCS_EPT_POINTER, ept_pointer(&v->vm->ept));
+	if (cpu2 & SEC_ENABLE_VPID)
+		vmcs_write(VMCS_VIRTUAL_PROCESSOR_ID, v->vpid);
+
+	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_owned_bits());
+	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_owned_bits());
+	return true;
+}
+
+static void setup_host_state(void)
+{
+	struct descriptor_table_ptr gdtr, idtr;
+	sgdt(&gdtr);
+	sidt(&idtr);
+
+	vmcs_write(VMCS_HOST_CR0, read_cr0());
+	vmcs_write(VMCS_HOST_CR3, read_cr3());
+	vmcs_write(VMCS_HOST_CR4, read_cr4());
+	vmcs_write(VMCS_HOST_CS_SELECTOR, HOST_CS);
+	vmcs_write(VMCS_HOST_SS_SELECTOR, HOST_DS);
+	vmcs_write(VMCS_HOST_DS_SELECTOR, HOST_DS);
+	vmcs_write(VMCS_HOST_ES_SELECTOR, HOST_DS);
+	vmcs_write(VMCS_HOST_FS_SELECTOR, 0);
+	vmcs_write(VMCS_HOST_GS_SELECTOR, 0);
+	vmcs_write(VMCS_HOST_TR_SELECTOR, HOST_TR); /* must not be 0 (SDM 27.2.3) */
+	vmcs_write(VMCS_HOST_FS_BASE, 0);
+	vmcs_write(VMCS_HOST_GS_BASE, 0);
+	vmcs_write(VMCS_HOST_TR_BASE, host_tss_base());
+	vmcs_write(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vmcs_write(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmcs_write(VMCS_HOST_IA32_SYSENTER_CS, 0);
+	vmcs_write(VMCS_HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_write(VMCS_HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	if (vmcs_read(VMCS_VM_EXIT_CONTROLS) & EXIT_LOAD_IA32_PAT)
+		vmcs_write(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
+	/* HOST_RSP is written by vmx_enter, which knows its stack. */
+}
+
+/* Access rights (SDM 25.4.1, Table 25-2): type, S, DPL, P, AVL, L, D/B, G. */
+#define AR_CODE32_FLAT 0xc09b /* execute/read, accessed, present, 32-bit, 4 KiB granularity */
+#define AR_DATA32_FLAT 0xc093 /* read/write, accessed, present, 32-bit, 4 KiB granularity */
+#define AR_TSS32_BUSY 0x008b
+#define AR_LDT_UNUSABLE AR_UNUSABLE
+
+static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct vcpu *v)
+{
+	/* The Multiboot machine state (Multiboot2 spec 3.3): 32-bit protected
+	 * mode, paging off, flat 4 GiB code and data segments, EFLAGS.IF = 0. */
+	static const uint32_t sel[] = { VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_SS_SELECTOR,
+					VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_FS_SELECTOR,
+					VMCS_GUEST_GS_SELECTOR };
+	static const uint32_t base[] = { VMCS_GUEST_ES_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
+					 VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE };
+	static const uint32_t limit[] = { VMCS_GUEST_ES_LIMIT, VMCS_GUEST_SS_LIMIT,
+					  VMCS_GUEST_DS_LIMIT, VMCS_GUEST_FS_LIMIT,
+					  VMCS_GUEST_GS_LIMIT };
+	static const uint32_t ar[] = { VMCS_GUEST_ES_AR_BYTES, VMCS_GUEST_SS_AR_BYTES,
+				       VMCS_GUEST_DS_AR_BYTES, VMCS_GUEST_FS_AR_BYTES,
+				       VMCS_GUEST_GS_AR_BYTES };
+	for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
+		vmcs_write(sel[i], 0x10);
+		vmcs_write(base[i], 0);
+		vmcs_write(limit[i], 0xffffffff);
+		vmcs_write(ar[i], AR_DATA32_FLAT);
+	}
+	vmcs_write(VMCS_GUEST_CS_SELECTOR, 0x08);
+	vmcs_write(VMCS_GUEST_CS_BASE, 0);
+	vmcs_write(VMCS_GUEST_CS_LIMIT, 0xffffffff);
+	vmcs_write(VMCS_GUEST_CS_AR_BYTES, AR_CODE32_FLAT);
+	/* TR must be usable even if the guest never loads one (SDM 27.3.1.2). */
+	vmcs_write(VMCS_GUEST_TR_SELECTOR, 0);
+	vmcs_write(VMCS_GUEST_TR_BASE, 0);
+	vmcs_write(VMCS_GUEST_TR_LIMIT, 0xffff);
+	vmcs_write(VMCS_GUEST_TR_AR_BYTES, AR_TSS32_BUSY);
+	vmcs_write(VMCS_GUEST_LDTR_SELECTOR, 0);
+	vmcs_write(VMCS_GUEST_LDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_LDTR_LIMIT, 0);
+	vmcs_write(VMCS_GUEST_LDTR_AR_BYTES, AR_LDT_UNUSABLE);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+
+	uint64_t cr0 = CR0_PE | CR0_ET;
+	vmcs_write(VMCS_CR0_READ_SHADOW, cr0);
+	vmcs_write(VMCS_GUEST_CR0, vmx_apply_fixed(cr0, vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG),
+						   vmx_caps.cr0_fixed1));
+	vmcs_write(VMCS_CR4_READ_SHADOW, 0);
+	vmcs_write(VMCS_GUEST_CR4, vmx_apply_fixed(0, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1));
+	vmcs_write(VMCS_GUEST_CR3, 0);
+	vmcs_write(VMCS_GUEST_DR7, 0x400);
+	vmcs_write(VMCS_GUEST_RSP, 0);
+	vmcs_write(VMCS_GUEST_RIP, rip);
+	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(VMCS_GUEST_IA32_EFER, 0);
+	if (vmcs_read(VMCS_VM_ENTRY_CONTROLS) & ENTRY_LOAD_IA32_PAT)
+		vmcs_write(VMCS_GUEST_IA32_PAT, 0x0007040600070406ULL); /* power-on PAT */
+	/* No shadow VMCS: the link pointer must be all ones (SDM 27.3.1.5). */
+	vmcs_write(VMCS_VMCS_LINK_POINTER, ~0ULL);
+
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RAX] = eax;
+	v->gpr[GPR_RBX] = ebx;
+	v->cr2 = 0;
+	v->xcr0 = 1; /* x87 only, the reset value */
+	v->apic_base = 0xfee00000ULL | BIT(8) | BIT(11); /* BSP, xAPIC enabled */
+}
+
+bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)
+{
+	if (!v->vmcs) {
+		v->vmcs = page_alloc(1, PAGE_SIZE);
+		if (!v->vmcs) {
+			pr_err("VM %s: no memory for a VMCS", v->vm->name);
+			return false;
+		}
+		v->vmcs_pa = virt_to_phys(v->vmcs);
+	}
+	memcpy(v->vmcs, &vmx_caps.revision_id, 4);
+
+	bool fail;
+	/* VMCLEAR puts the VMCS in the clear state so VMLAUNCH accepts it (SDM 25.11.3). */
+	__asm__ volatile("vmclear %1" : "=@ccbe"(fail) : "m"(v->vmcs_pa) : "cc", "memory");
+	if (!fail)
+		__asm__ volatile("vmptrld %1" : "=@ccbe"(fail) : "m"(v->vmcs_pa) : "cc", "memory");
+	if (fail) {
+		pr_err("VM %s: VMCLEAR/VMPTRLD of the VMCS at 0x%llx failed", v->vm->name,
+		       (unsigned long long)v->vmcs_pa);
+		return false;
+	}
+	v->launched = 0;
+	v->host_rsp = 0;
+	if (!setup_controls(v))
+		return false;
+	setup_host_state();
+	setup_guest_state(rip, eax, ebx, v);
+	return true;
+}

@@ -1,0 +1,42 @@
+/* Turning VT-x on (SDM Vol. 3C 24.6-24.8) and running vCPUs. */
+#ifndef VMX_VMX_H
+#define VMX_VMX_H
+
+#include "lib/types.h"
+#include "vmx/vmx_caps.h"
+
+struct vcpu;
+struct vm;
+
+enum vmx_support {
+	VMX_OK,
+	VMX_NO_CPUID_FLAG,      /* CPUID.1:ECX.VMX = 0 */
+	VMX_LOCKED_OFF,         /* IA32_FEATURE_CONTROL locked without VMX */
+	VMX_MISSING_FEATURE,    /* VMX, but without something we require */
+};
+
+/* Check CPUID and IA32_FEATURE_CONTROL (setting and locking it when the
+ * firmware left it unlocked), read the capability MSRs, print the features,
+ * and say in one line what is missing when something is. */
+enum vmx_support vmx_probe(void);
+/* VMXON on this CPU. */
+bool vmx_enable(void);
+
+/* Build the VMCS of a vCPU for a guest entered in 32-bit protected mode with
+ * paging off (the Multiboot state) at rip, with eax/ebx as given. */
+bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx);
+/* Run a vCPU until its VM stops. */
+void vmx_vcpu_run(struct vcpu *v);
+
+/* Guest time between VMX-preemption timer exits, in timer ticks: the slice
+ * after which the hypervisor gets control back from a busy guest. */
+#define VMX_PREEMPTION_SLICE 0x01000000u
+
+uint64_t vmx_cr0_owned_bits(void);
+uint64_t vmx_cr4_owned_bits(void);
+
+/* In entry.S. */
+int vmx_enter(struct vcpu *v);
+void vmx_exit_stub(void);
+
+#endif
