@@ -19,7 +19,8 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 	cpuid_count(leaf, subleaf, &r);
 	struct cpuid_guest_view g = {
 		.apic_id = v->id,
-		.cr4_osxsave = vcpu_guest_cr4() & CR4_OSXSAVE,
+		/* Three VMREADs: only leaf 1 mirrors CR4.OSXSAVE. */
+		.cr4_osxsave = leaf == 1 && (vcpu_guest_cr4() & CR4_OSXSAVE),
 	};
 	cpuid_policy_apply(leaf, subleaf, &r, &g);
 	v->gpr[GPR_RAX] = r.eax;
@@ -279,7 +280,7 @@ static void handle_preemption_timer(struct vcpu *v, const struct vmexit *e)
 
 static void handle_triple_fault(struct vcpu *v, const struct vmexit *e)
 {
-	vcpu_stop_with_dump(v, e, "guest triple fault (an exception while delivering a double fault)");
+	vcpu_stop_with_dump(v, e, "guest triple fault (an exception could not be delivered, not even as a double fault)");
 }
 
 static void handle_vmx_instruction(struct vcpu *v, const struct vmexit *e)

@@ -137,6 +137,10 @@ static inline void vmcs_write(uint32_t field, uint64_t v)
 	if (__builtin_expect(fail, 0))
 		vmcs_access_failed("VMWRITE", field);
 }
+#else
+/* Host unit tests: a fake VMCS (tests/unit/fake_hw.c). */
+uint64_t vmcs_read(uint32_t field);
+void vmcs_write(uint32_t field, uint64_t v);
 #endif
 
 #endif

@@ -193,7 +193,39 @@ static inline uint16_t str_selector(void)
 	__asm__ volatile("str %0" : "=r"(v));
 	return v;
 }
-#endif /* !HV_HOSTED */
+#else /* HV_HOSTED */
+/* Host unit tests: the same accessors, implemented by the test's fakes
+ * (tests/unit/fake_hw.c) for the tests that link code using them. */
+void cpuid_count(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+uint64_t rdmsr(uint32_t msr);
+void wrmsr(uint32_t msr, uint64_t v);
+uint64_t read_cr0(void);
+void write_cr0(uint64_t v);
+uint64_t read_cr2(void);
+void write_cr2(uint64_t v);
+uint64_t read_cr3(void);
+void write_cr3(uint64_t v);
+uint64_t read_cr4(void);
+void write_cr4(uint64_t v);
+uint64_t read_rflags(void);
+uint64_t rdtsc(void);
+uint64_t xgetbv(uint32_t xcr);
+void xsetbv(uint32_t xcr, uint64_t v);
+void outb(uint16_t port, uint8_t v);
+void outw(uint16_t port, uint16_t v);
+void outl(uint16_t port, uint32_t v);
+uint8_t inb(uint16_t port);
+void cpu_halt_forever(void);
+
+struct PACKED descriptor_table_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+void sgdt(struct descriptor_table_ptr *p);
+void sidt(struct descriptor_table_ptr *p);
+uint16_t str_selector(void);
+#endif /* HV_HOSTED */
 
 /* MSR numbers (SDM Vol. 4). */
 #define MSR_IA32_TSC 0x10

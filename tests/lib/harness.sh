@@ -1,0 +1,46 @@
+# Shared helpers for the test scripts: counting, expectations on a serial log.
+# Each expectation is one test; the runner prints "N passed, M failed".
+PASSED=${PASSED:-0}
+FAILED=${FAILED:-0}
+FAILED_NAMES=${FAILED_NAMES:-}
+
+pass() { PASSED=$((PASSED + 1)); echo "  ok   $1"; }
+fail() {
+	FAILED=$((FAILED + 1)); FAILED_NAMES="$FAILED_NAMES
+  $1"; echo "  FAIL $1"
+}
+
+# expect NAME LOG PATTERN: the log has a line matching the extended regex.
+expect() {
+	if tr -d '\r' < "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1 (no line matching /$3/)"; fi
+}
+
+# expect_not NAME LOG PATTERN: no line matches.
+expect_not() {
+	if tr -d '\r' < "$2" | grep -Eq -- "$3"; then
+		fail "$1 (unexpected: $(tr -d '\r' < "$2" | grep -E -- "$3" | head -1))"
+	else pass "$1"; fi
+}
+
+# expect_order NAME LOG PATTERN1 PATTERN2: a line matching PATTERN1 comes
+# before a line matching PATTERN2.
+expect_order() {
+	a=$(tr -d '\r' < "$2" | grep -En -- "$3" | head -1 | cut -d: -f1)
+	b=$(tr -d '\r' < "$2" | grep -En -- "$4" | tail -1 | cut -d: -f1)
+	if [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]; then pass "$1"; else fail "$1 (order of /$3/ and /$4/)"; fi
+}
+
+# guest_checks NAME LOG VMNAME: every "PASS:" line of a guest counts as a
+# test; so does every "FAIL:" line, as a failure.
+guest_checks() {
+	p=$(tr -d '\r' < "$2" | grep -c "^\[$3\] PASS:" || true)
+	f=$(tr -d '\r' < "$2" | grep -c "^\[$3\] FAIL:" || true)
+	PASSED=$((PASSED + p))
+	if [ "$f" -gt 0 ]; then
+		tr -d '\r' < "$2" | grep "^\[$3\] FAIL:" | while read -r line; do echo "  FAIL $1: $line"; done
+		FAILED=$((FAILED + f)); FAILED_NAMES="$FAILED_NAMES
+  $1: $f guest checks failed"
+	fi
+	echo "  ok   $1: $p guest checks passed"
+	if [ "$p" -eq 0 ]; then fail "$1: the guest reported no checks"; fi
+}
