@@ -225,5 +225,6 @@ bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)
 		return false;
 	setup_host_state();
 	setup_guest_state(rip, eax, ebx, v);
+	vmx_invalidate_vm_tlbs(ept_pointer(&v->vm->ept), v->vpid);
 	return true;
 }

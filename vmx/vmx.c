@@ -82,50 +82,61 @@ enum vmx_support vmx_probe(void)
 	struct cpuid_regs r;
 
 	cpuid_count(1, 0, &r);
-	if (!(r.ecx & CPUID_1_ECX_VMX)) {
+	/* IA32_FEATURE_CONTROL exists only when CPUID reports VMX or SMX. */
+	uint64_t fc = (r.ecx & (CPUID_1_ECX_VMX | CPUID_1_ECX_SMX)) ? rdmsr(MSR_IA32_FEATURE_CONTROL) : 0;
+	switch (vmx_feature_verdict(r.ecx, fc)) {
+	case VMX_VERDICT_NO_VMX:
 		pr_err("VT-x is not available: this CPU does not report VMX (CPUID.1:ECX.VMX = 0). "
 		       "Run the hypervisor on an Intel CPU with VT-x: in QEMU use KVM with nested "
 		       "virtualization (-enable-kvm -cpu host,+vmx on an Intel host with kvm_intel nested=1), "
 		       "or boot the ISO in Bochs (make run picks Bochs when KVM is missing).");
 		return VMX_NO_CPUID_FLAG;
-	}
-
-	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	if (!(fc & FEATURE_CONTROL_LOCKED)) {
-		/* The firmware left it open: allow VMX outside SMX and lock it, as
-		 * VMXON requires (SDM 24.7). */
-		fc |= FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED;
-		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
-		pr_info("IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it");
-	} else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+	case VMX_VERDICT_LOCKED_OFF:
 		pr_err("VT-x is switched off by the firmware: IA32_FEATURE_CONTROL is locked with "
 		       "'VMX outside SMX' clear (value 0x%llx). Enable Intel Virtualization Technology "
 		       "in the BIOS/UEFI setup, or for a nested VM give the guest VMX (-cpu host,+vmx).",
 		       (unsigned long long)fc);
 		return VMX_LOCKED_OFF;
+	case VMX_VERDICT_ENABLE_AND_LOCK:
+		/* The firmware left it open: allow VMX outside SMX and lock it, as
+		 * VMXON requires (SDM 24.7). */
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
+		pr_info("IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it");
+		break;
+	case VMX_VERDICT_OK:
+		break;
 	}
 
 	read_caps(&vmx_caps);
 	print_caps(&vmx_caps);
 
-	/* What this hypervisor cannot do without. */
-	const char *missing = NULL;
-	if (!vmx_control_allowed(vmx_caps.procbased, CPU_ACTIVATE_SECONDARY_CONTROLS))
-		missing = "secondary processor-based controls";
-	else if (!vmx_control_allowed(vmx_caps.procbased2, SEC_ENABLE_EPT))
-		missing = "EPT";
-	else if (!(vmx_caps.ept_vpid & EPT_CAP_PWL4) || !(vmx_caps.ept_vpid & EPT_CAP_MEMTYPE_WB))
-		missing = "4-level write-back EPT";
-	else if (!vmx_control_allowed(vmx_caps.procbased2, SEC_UNRESTRICTED_GUEST))
-		missing = "unrestricted guest (guests start in protected mode with paging off)";
-	else if (((vmx_caps.basic >> 50) & 0xf) != 6)
-		missing = "write-back memory type for the VMCS";
+	const char *missing = vmx_missing_feature(&vmx_caps);
 	if (missing) {
 		pr_err("VT-x is present but lacks %s, which this hypervisor needs. Use a newer CPU, "
 		       "-cpu host,+vmx with KVM, or Bochs with cpu model corei7_skylake_x.", missing);
 		return VMX_MISSING_FEATURE;
 	}
 	return VMX_OK;
+}
+
+/* Drop cached translations for an EPTP and a VPID before they are used, so
+ * nothing cached for earlier tables that lived at the same addresses
+ * survives (SDM 29.4.3.4). */
+void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid)
+{
+	struct { uint64_t eptp, reserved; } ept_desc = { eptp, 0 };
+	struct { uint64_t vpid, linear; } vpid_desc = { vpid, 0 };
+	uint64_t c = vmx_caps.ept_vpid;
+
+	if (c & EPT_CAP_INVEPT) {
+		uint64_t type = (c & EPT_CAP_INVEPT_SINGLE) ? 1 : 2; /* single-context or global */
+		__asm__ volatile("invept %0, %1" ::"m"(ept_desc), "r"(type) : "cc", "memory");
+	}
+	if ((c & VPID_CAP_INVVPID) && vpid) {
+		uint64_t type = (c & VPID_CAP_INVVPID_SINGLE) ? 1 : 2;
+		__asm__ volatile("invvpid %0, %1" ::"m"(vpid_desc), "r"(type) : "cc", "memory");
+	}
 }
 
 bool vmx_enable(void)

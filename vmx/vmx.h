@@ -25,6 +25,7 @@ bool vmx_enable(void);
 /* Build the VMCS of a vCPU for a guest entered in 32-bit protected mode with
  * paging off (the Multiboot state) at rip, with eax/ebx as given. */
 bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx);
+void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid);
 /* Run a vCPU until its VM stops. */
 void vmx_vcpu_run(struct vcpu *v);
 

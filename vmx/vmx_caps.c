@@ -1,4 +1,6 @@
 #include "vmx/vmx_caps.h"
+#include "vmx/vmcs.h"
+#include "arch/x86/cpu.h"
 
 struct vmx_caps vmx_caps;
 
@@ -11,4 +13,31 @@ bool vmx_adjust_controls(uint64_t cap_msr, uint32_t required, uint32_t wanted,
 	*missing = required & ~may_be_one;
 	*out = ((required | wanted) & may_be_one) | must_be_one;
 	return *missing == 0;
+}
+
+enum vmx_verdict vmx_feature_verdict(uint32_t cpuid1_ecx, uint64_t feature_control)
+{
+	if (!(cpuid1_ecx & CPUID_1_ECX_VMX))
+		return VMX_VERDICT_NO_VMX;
+	if (!(feature_control & FEATURE_CONTROL_LOCKED))
+		return VMX_VERDICT_ENABLE_AND_LOCK;
+	if (!(feature_control & FEATURE_CONTROL_VMX_OUTSIDE_SMX))
+		return VMX_VERDICT_LOCKED_OFF;
+	return VMX_VERDICT_OK;
+}
+
+const char *vmx_missing_feature(const struct vmx_caps *c)
+{
+	if (!vmx_control_allowed(c->procbased, CPU_ACTIVATE_SECONDARY_CONTROLS))
+		return "secondary processor-based controls";
+	if (!vmx_control_allowed(c->procbased2, SEC_ENABLE_EPT))
+		return "EPT";
+	if (!(c->ept_vpid & EPT_CAP_PWL4) || !(c->ept_vpid & EPT_CAP_MEMTYPE_WB))
+		return "4-level write-back EPT";
+	if (!vmx_control_allowed(c->procbased2, SEC_UNRESTRICTED_GUEST))
+		return "unrestricted guest (guests start in protected mode with paging off)";
+	/* VMCS and VMXON regions in write-back memory (IA32_VMX_BASIC 53:50, SDM A.1). */
+	if (((c->basic >> 50) & 0xf) != 6)
+		return "write-back memory type for the VMCS";
+	return NULL;
 }

@@ -58,4 +58,18 @@ static inline uint64_t vmx_apply_fixed(uint64_t value, uint64_t fixed0, uint64_t
 
 extern struct vmx_caps vmx_caps;
 
+
+/* What CPUID.1:ECX and IA32_FEATURE_CONTROL say about using VMX (SDM 24.6, 24.7). */
+enum vmx_verdict {
+	VMX_VERDICT_OK,              /* locked with VMX outside SMX allowed */
+	VMX_VERDICT_NO_VMX,          /* CPUID.1:ECX.VMX = 0 */
+	VMX_VERDICT_LOCKED_OFF,      /* locked with VMX outside SMX clear */
+	VMX_VERDICT_ENABLE_AND_LOCK, /* unlocked: we may set the bits and lock it */
+};
+enum vmx_verdict vmx_feature_verdict(uint32_t cpuid1_ecx, uint64_t feature_control);
+
+/* The first VMX feature this hypervisor needs that c lacks, in words; NULL
+ * when everything needed is there. */
+const char *vmx_missing_feature(const struct vmx_caps *c);
+
 #endif
