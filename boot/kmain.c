@@ -37,7 +37,13 @@ static void print_boot_info(const struct boot_info *bi)
 		kprintf("[hv info] no ACPI RSDP tag\n");
 }
 
-/* Hypervisor options on the Multiboot2 command line: loglevel=error|warn|info|debug. */
+/* Set by selftest=host-fault: raise a host exception after boot so the tests
+ * can check the exception dump. */
+static bool selftest_host_fault;
+
+/* Hypervisor options on the Multiboot2 command line:
+ *   loglevel=error|warn|info|debug
+ *   selftest=host-fault   (tests only: prove the host exception path) */
 static void parse_cmdline(const char *s)
 {
 	while (s && *s) {
@@ -50,6 +56,8 @@ static void parse_cmdline(const char *s)
 		if (len > 9 && strncmp(tok, "loglevel=", 9) == 0) {
 			if (!log_level_parse(tok + 9, len - 9, &log_threshold))
 				pr_warn("command line: unknown log level '%.*s'", (int)(len - 9), tok + 9);
+		} else if (len == 19 && strncmp(tok, "selftest=host-fault", 19) == 0) {
+			selftest_host_fault = true;
 		} else if (len) {
 			pr_warn("command line: unknown option '%.*s' ignored", (int)len, tok);
 		}
@@ -92,6 +100,10 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	print_boot_info(&bi);
 	mm_init(&bi);
 	enable_host_xsave();
+	if (selftest_host_fault) {
+		pr_info("selftest: executing UD2 in the hypervisor");
+		__asm__ volatile("movabs $0x1122334455667788, %%r15\n\tud2" ::: "r15");
+	}
 
 	enum vmx_support s = vmx_probe();
 	if (s != VMX_OK)
