@@ -28,7 +28,10 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 	case 1:
 		/* No VMX or SMX inside the guest; announce a hypervisor (bit 31,
 		 * reserved for this use by convention). */
-		r->ecx &= ~(uint32_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_OSXSAVE);
+		/* MONITOR/MWAIT: hidden, so an idle guest halts (and exits)
+		 * instead of spinning on an MWAIT we would have to emulate. */
+		r->ecx &= ~(uint32_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_OSXSAVE |
+				      CPUID_1_ECX_MONITOR);
 		r->ecx |= (uint32_t)CPUID_1_ECX_HYPERVISOR;
 		if (g->cr4_osxsave && (r->ecx & CPUID_1_ECX_XSAVE))
 			r->ecx |= (uint32_t)CPUID_1_ECX_OSXSAVE;

@@ -5,6 +5,7 @@
 #include "vm/elf_loader.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_caps.h"
+#include "vmx/exit.h"
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -169,7 +170,7 @@ bool vm_run(struct vm *vm)
 	return !vm->failed;
 }
 
-static void print_exit_stats(const struct vm *vm)
+void vm_print_stats(const struct vm *vm)
 {
 	kprintf("[hv info] VM %s exit statistics (reason: count, average TSC cycles in the handler):\n",
 		vm->name);
@@ -184,7 +185,9 @@ static void print_exit_stats(const struct vm *vm)
 
 void vm_report(const struct vm *vm)
 {
-	print_exit_stats(vm);
+	vm_print_stats(vm);
+	if (vm->failed)
+		vcpu_print_trace(&vm->vcpu);
 	if (vm->has_exit_code)
 		pr_info("VM %s finished with exit code %u", vm->name, vm->exit_code);
 	else

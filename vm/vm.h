@@ -14,6 +14,7 @@
 #define VM_NAME_MAX 32
 #define VM_MAX 4
 #define VM_CONSOLE_LINE 160
+#define VCPU_TRACE_LEN 32
 
 /* Guest general-purpose registers, indexed by their x86 encoding
  * (0 = RAX, 1 = RCX, ... 7 = RDI, 8..15 = R8..R15). Slot 4 (RSP) is unused:
@@ -50,6 +51,24 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t exits;
 
+	/* Interrupts waiting for the guest to be interruptible (vmx/events.c):
+	 * external-interrupt vectors 32..255 as a bitmap, and one NMI. */
+	uint64_t pending_irq[4];
+	bool pending_nmi;
+	uint32_t cpu_controls;   /* primary processor-based controls, cached */
+	unsigned mtf_steps;      /* guest instructions left to single-step */
+
+	/* Registers VMX does not switch, emulated or loaded for the guest. */
+	uint64_t cr8;            /* TPR as CR8 (64-bit guests); no local APIC yet */
+	uint64_t dr[4], dr6;     /* loaded into the CPU before each entry */
+
+	/* The last exits, newest at trace_next - 1 (mod VCPU_TRACE_LEN). */
+	struct exit_trace_entry {
+		uint32_t reason;
+		uint64_t rip, qualification, cycles;
+	} trace[VCPU_TRACE_LEN];
+	unsigned trace_next;
+
 	/* MSRs the VMCS does not switch: kept here, loaded into the CPU while
 	 * this vCPU owns it (vmx/msr.c). */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
@@ -85,6 +104,9 @@ struct vm {
 	uint64_t exit_count[EXIT_REASON_TABLE_SIZE];
 	uint64_t exit_cycles[EXIT_REASON_TABLE_SIZE];
 };
+
+/* Print the VM's exit counts and cycles per reason. */
+void vm_print_stats(const struct vm *vm);
 
 /* Stop a VM: only that VM; the hypervisor goes on. */
 void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) PRINTF_LIKE(3, 4);

@@ -5,6 +5,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_diag.h"
 #include "vmx/msr.h"
+#include "vmx/events.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -19,28 +20,6 @@ void vcpu_skip_instruction(struct vcpu *v, const struct vmexit *e)
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 			   intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-/* Vectors that push an error code (SDM Vol. 3A 6.15). */
-static bool exception_has_error_code(unsigned vector)
-{
-	return vector == EXC_DF || vector == EXC_TS || vector == EXC_NP || vector == EXC_SS ||
-	       vector == EXC_GP || vector == EXC_PF || vector == EXC_AC || vector == EXC_CP;
-}
-
-void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error_code)
-{
-	/* Injecting over a pending exception would need the double-fault rules
-	 * of SDM Vol. 3A Table 6-5; the handlers never queue two. */
-	v->event.valid = true;
-	v->event.intr_info = INTR_INFO_VALID | (INTR_TYPE_HARDWARE_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
-			     (vector & INTR_INFO_VECTOR_MASK);
-	/* In real mode (CR0.PE = 0) no error code is delivered (SDM 27.2.1.3). */
-	bool pe = vmcs_read(VMCS_GUEST_CR0) & CR0_PE;
-	if (has_error && exception_has_error_code(vector) && pe) {
-		v->event.intr_info |= INTR_INFO_DELIVER_ERROR_CODE;
-		v->event.error_code = error_code;
-	}
 }
 
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg)
@@ -100,6 +79,20 @@ void vcpu_dump(struct vcpu *v)
 		(unsigned long long)vmcs_read(VMCS_GUEST_IA32_EFER), (unsigned long long)v->exits);
 }
 
+void vcpu_print_trace(const struct vcpu *v)
+{
+	unsigned n = MIN(v->trace_next, VCPU_TRACE_LEN);
+	kprintf("[hv info] VM %s vCPU %u: last %u exits, oldest first (reason, guest RIP, "
+		"qualification, TSC cycles in the hypervisor):\n", v->vm->name, v->id, n);
+	for (unsigned i = v->trace_next - n; i != v->trace_next; i++) {
+		const struct exit_trace_entry *t = &v->trace[i % VCPU_TRACE_LEN];
+		const char *name = exit_reason_name(t->reason);
+		kprintf("  %-22s rip %016llx  qual %016llx  %8llu\n", name ? name : "?",
+			(unsigned long long)t->rip, (unsigned long long)t->qualification,
+			(unsigned long long)t->cycles);
+	}
+}
+
 void vcpu_stop_with_dump(struct vcpu *v, const struct vmexit *e, const char *why)
 {
 	const char *name = exit_reason_name(e->reason);
@@ -111,10 +104,10 @@ void vcpu_stop_with_dump(struct vcpu *v, const struct vmexit *e, const char *why
 
 static void read_exit_info(struct vmexit *e, uint32_t needs)
 {
-	e->qualification = e->guest_physical = e->guest_linear = 0;
+	e->guest_physical = e->guest_linear = 0;
 	e->instruction_len = e->intr_info = e->intr_error_code = 0;
-	if (needs & NEED_QUALIFICATION)
-		e->qualification = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	/* Always read: the exit trace records it for every exit. */
+	e->qualification = vmcs_read(VMCS_EXIT_QUALIFICATION);
 	if (needs & NEED_INSTRUCTION_LEN)
 		e->instruction_len = (uint32_t)vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN);
 	if (needs & NEED_GUEST_PHYSICAL)
@@ -132,36 +125,7 @@ static void handle_unknown_exit(struct vcpu *v, const struct vmexit *e)
 	const char *desc = exit_reason_description(e->reason);
 	char why[96];
 	hv_snprintf(why, sizeof(why), "unhandled VM exit '%s'", desc ? desc : "unknown");
-	struct vmexit full = *e;
-	full.qualification = vmcs_read(VMCS_EXIT_QUALIFICATION);
-	vcpu_stop_with_dump(v, &full, why);
-}
-
-/* An exit that interrupted the delivery of an event (IDT-vectoring information
- * valid, SDM 28.2.4) must deliver that event again on the next entry. */
-static void requeue_vectoring_event(struct vcpu *v)
-{
-	uint32_t idt = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
-	if (!(idt & INTR_INFO_VALID))
-		return;
-	v->event.valid = true;
-	v->event.intr_info = idt & ~(uint32_t)INTR_INFO_NMI_UNBLOCKING;
-	v->event.error_code = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_ERROR_CODE);
-	v->event.instr_len = (uint32_t)vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN);
-}
-
-static void inject_pending_event(struct vcpu *v)
-{
-	if (!v->event.valid)
-		return;
-	vmcs_write(VMCS_VM_ENTRY_INTR_INFO, v->event.intr_info);
-	if (v->event.intr_info & INTR_INFO_DELIVER_ERROR_CODE)
-		vmcs_write(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, v->event.error_code);
-	uint32_t type = (v->event.intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
-	if (type == INTR_TYPE_SOFTWARE_INTERRUPT || type == INTR_TYPE_PRIV_SOFTWARE_EXCEPTION ||
-	    type == INTR_TYPE_SOFTWARE_EXCEPTION)
-		vmcs_write(VMCS_VM_ENTRY_INSTRUCTION_LEN, v->event.instr_len);
-	v->event.valid = false;
+	vcpu_stop_with_dump(v, e, why);
 }
 
 static void report_entry_failure(struct vcpu *v, int rc)
@@ -183,7 +147,7 @@ void vmx_vcpu_run(struct vcpu *v)
 	msr_load_guest_state(v);
 	vm->state = VM_STATE_RUNNING;
 	while (vm->state == VM_STATE_RUNNING) {
-		inject_pending_event(v);
+		events_before_entry(v);
 		msr_before_entry(v);
 		int rc = vmx_enter(v);
 		uint64_t t0 = rdtsc();
@@ -210,20 +174,26 @@ void vmx_vcpu_run(struct vcpu *v)
 			vmcs_dump();
 			break;
 		}
-		requeue_vectoring_event(v);
+		e.idt_vectoring_info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
+		events_requeue_vectoring(v, e.idt_vectoring_info);
 
 		const struct exit_handler *h =
 			e.reason < EXIT_REASON_TABLE_SIZE ? &exit_handlers[e.reason] : NULL;
-		if (h && h->fn) {
-			read_exit_info(&e, h->needs);
+		read_exit_info(&e, h && h->fn ? h->needs : 0);
+		if (h && h->fn)
 			h->fn(v, &e);
-		} else {
+		else
 			handle_unknown_exit(v, &e);
-		}
+		uint64_t cycles = rdtsc() - t0;
 		if (e.reason < EXIT_REASON_TABLE_SIZE) {
 			vm->exit_count[e.reason]++;
-			vm->exit_cycles[e.reason] += rdtsc() - t0;
+			vm->exit_cycles[e.reason] += cycles;
 		}
+		struct exit_trace_entry *t = &v->trace[v->trace_next++ % VCPU_TRACE_LEN];
+		t->reason = e.reason;
+		t->rip = e.rip;
+		t->qualification = e.qualification;
+		t->cycles = cycles;
 	}
 	msr_save_guest_state(v);
 }

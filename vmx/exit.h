@@ -4,6 +4,7 @@
 
 #include "lib/types.h"
 #include "vm/vm.h"
+#include "vmx/events.h"
 
 /* The exit-information fields a handler may ask for (SDM 25.9). */
 #define NEED_QUALIFICATION BIT(0)
@@ -20,6 +21,7 @@ struct vmexit {
 	uint64_t guest_physical;
 	uint64_t guest_linear;
 	uint32_t intr_info, intr_error_code;
+	uint32_t idt_vectoring_info; /* valid bit set: the exit interrupted event delivery */
 	uint64_t rip;
 };
 
@@ -35,7 +37,6 @@ extern const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE];
 
 /* Helpers for handlers (vmx/exit.c). */
 void vcpu_skip_instruction(struct vcpu *v, const struct vmexit *e);
-void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error_code);
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg);
 void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value);
 unsigned vcpu_cpl(void);
@@ -43,6 +44,8 @@ uint64_t vcpu_guest_cr0(void);
 uint64_t vcpu_guest_cr4(void);
 bool vcpu_in_long_mode(void);
 void vcpu_dump(struct vcpu *v);
+/* Print the ring of the last exits. */
+void vcpu_print_trace(const struct vcpu *v);
 /* Stop the VM with the exit's reason, qualification, RIP and registers. */
 void vcpu_stop_with_dump(struct vcpu *v, const struct vmexit *e, const char *why);
 

@@ -33,12 +33,36 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 static void handle_hlt(struct vcpu *v, const struct vmexit *e)
 {
 	vcpu_skip_instruction(v, e);
-	/* Nothing can raise an interrupt in a VM yet (no virtual PIC, APIC or
-	 * timer), so a halted vCPU would sleep forever: say so and stop it. */
+	/* HLT ends when an interrupt or NMI arrives. One already pending is
+	 * injected at the next entry, which is what waking up means. */
+	if (vcpu_has_wake_event(v))
+		return;
+	/* The only interrupt sources so far are the test hypercalls, so
+	 * nothing can arrive later: a halted vCPU would sleep forever. */
 	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
 	vm_stop(v->vm, false, "guest executed HLT with interrupts %s and no interrupt source "
 		"can wake it (RIP 0x%llx)", if_set ? "enabled" : "disabled",
 		(unsigned long long)e->rip);
+}
+
+static void handle_interrupt_window(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	events_interrupt_window(v); /* the next entry injects what waited */
+}
+
+static void handle_nmi_window(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	events_nmi_window(v);
+}
+
+static void handle_monitor_trap_flag(struct vcpu *v, const struct vmexit *e)
+{
+	/* One guest instruction retired under the monitor trap flag (SDM 26.5.2). */
+	pr_debug("VM %s: single step at RIP 0x%llx", v->vm->name, (unsigned long long)e->rip);
+	if (v->mtf_steps && --v->mtf_steps == 0)
+		vcpu_set_cpu_control(v, CPU_MONITOR_TRAP_FLAG, false);
 }
 
 /* I/O-instruction exit qualification (SDM 28.2.1, Table 28-5). */
@@ -80,27 +104,57 @@ static void handle_io(struct vcpu *v, const struct vmexit *e)
 static void handle_vmcall(struct vcpu *v, const struct vmexit *e)
 {
 	uint64_t *rax = &v->gpr[GPR_RAX];
+	uint64_t arg = v->gpr[GPR_RBX];
 	if (vcpu_cpl() != 0) {
 		*rax = HC_EPERM;
-	} else {
-		switch (*rax) {
-		case HC_GET_VERSION: {
-			const char *sig = HV_CPUID_SIGNATURE;
-			uint32_t w[3];
-			memcpy(w, sig, 12);
-			*rax = HV_VERSION;
-			v->gpr[GPR_RBX] = w[0];
-			v->gpr[GPR_RCX] = w[1];
-			v->gpr[GPR_RDX] = w[2];
+		vcpu_skip_instruction(v, e);
+		return;
+	}
+	switch (*rax) {
+	case HC_GET_VERSION: {
+		const char *sig = HV_CPUID_SIGNATURE;
+		uint32_t w[3];
+		memcpy(w, sig, 12);
+		*rax = HV_VERSION;
+		v->gpr[GPR_RBX] = w[0];
+		v->gpr[GPR_RCX] = w[1];
+		v->gpr[GPR_RDX] = w[2];
+		break;
+	}
+	case HC_GET_EXIT_COUNT:
+		*rax = v->exits;
+		break;
+	case HC_DUMP_STATS:
+		vm_print_stats(v->vm);
+		vcpu_print_trace(v);
+		*rax = 0;
+		break;
+	case HC_QUEUE_INTERRUPT:
+		if (arg < 32 || arg > 255) {
+			*rax = HC_EINVAL;
 			break;
 		}
-		case HC_GET_EXIT_COUNT:
-			*rax = v->exits;
-			break;
-		default:
-			*rax = HC_ENOSYS;
+		vcpu_queue_interrupt(v, (unsigned)arg);
+		*rax = 0;
+		break;
+	case HC_QUEUE_NMI:
+		vcpu_queue_nmi(v);
+		*rax = 0;
+		break;
+	case HC_SINGLE_STEP:
+		/* The monitor trap flag exits after each guest instruction
+		 * (SDM 25.6.2); not every CPU has it. */
+		if (!vmx_control_allowed(vmx_caps.procbased, CPU_MONITOR_TRAP_FLAG) || arg > 1000000) {
+			*rax = HC_EINVAL;
 			break;
 		}
+		v->mtf_steps = (unsigned)arg;
+		vcpu_set_cpu_control(v, CPU_MONITOR_TRAP_FLAG, arg != 0);
+		*rax = 0;
+		break;
+	default:
+		*rax = HC_ENOSYS;
+		break;
 	}
 	vcpu_skip_instruction(v, e);
 }
@@ -169,8 +223,9 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t value)
 static bool guest_write_cr4(struct vcpu *v, uint64_t value)
 {
 	(void)v;
-	/* The guest has no VMX: CR4.VMXE and unsupported bits raise #GP. */
-	if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
+	/* The guest has no VMX or SMX: CR4.VMXE, CR4.SMXE and bits the CPU does
+	 * not support raise #GP, as for a CPU without them (SDM Vol. 3A 2.5). */
+	if ((value & (CR4_VMXE | CR4_SMXE)) || (value & ~vmx_caps.cr4_fixed1) || (value >> 32))
 		return false;
 	if (!(value & CR4_PAE) && vcpu_in_long_mode())
 		return false;
@@ -197,7 +252,13 @@ static void handle_cr_access(struct vcpu *v, const struct vmexit *e)
 			ok = guest_write_cr4(v, val);
 		else if (cr == 3)
 			vmcs_write(VMCS_GUEST_CR3, val); /* exits only if the CPU forces CR3 exiting */
-		else {
+		else if (cr == 8) {
+			/* CR8 is the TPR (SDM Vol. 3A 10.8.6.1): bits 63:4 reserved. */
+			if (val >> 4)
+				ok = false;
+			else
+				v->cr8 = val;
+		} else {
 			vcpu_stop_with_dump(v, e, "MOV to a control register that is not emulated");
 			return;
 		}
@@ -206,6 +267,8 @@ static void handle_cr_access(struct vcpu *v, const struct vmexit *e)
 	case CR_ACCESS_MOV_FROM:
 		if (cr == 3) {
 			vcpu_gpr_write(v, CR_QUAL_GPR(q), vmcs_read(VMCS_GUEST_CR3));
+		} else if (cr == 8) {
+			vcpu_gpr_write(v, CR_QUAL_GPR(q), v->cr8);
 		} else {
 			vcpu_stop_with_dump(v, e, "MOV from a control register that is not emulated");
 			return;
@@ -293,9 +356,51 @@ static void handle_vmx_instruction(struct vcpu *v, const struct vmexit *e)
 
 static void handle_monitor_mwait(struct vcpu *v, const struct vmexit *e)
 {
-	/* MWAIT may return at any time (SDM Vol. 2B MWAIT): completing it at
-	 * once is correct, if not power-efficient. MONITOR arms nothing. */
-	vcpu_skip_instruction(v, e);
+	(void)e;
+	/* CPUID.1:ECX.MONITOR is hidden (vm/cpuid_policy.c): a guest halting
+	 * with MWAIT would spin here instead of sleeping. Without the feature
+	 * both instructions are undefined opcodes (SDM Vol. 2B MONITOR). */
+	vcpu_inject_exception(v, EXC_UD, false, 0);
+}
+
+static void handle_rdpmc(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	/* No performance counters are offered (CPUID leaf 0Ah is zero), so
+	 * every counter number is invalid: #GP (SDM Vol. 2B RDPMC). */
+	vcpu_inject_exception(v, EXC_GP, true, 0);
+}
+
+static void handle_getsec(struct vcpu *v, const struct vmexit *e)
+{
+	(void)e;
+	/* SMX is hidden and CR4.SMXE cannot be set: GETSEC is undefined. */
+	vcpu_inject_exception(v, EXC_UD, false, 0);
+}
+
+static void handle_task_switch(struct vcpu *v, const struct vmexit *e)
+{
+	/* Task switches through a TSS or task gate always exit (SDM 26.4.2).
+	 * Emulating the 32-bit hardware task switch is not done: refuse it
+	 * clearly rather than half-emulate it. */
+	static const char *const source[] = { "CALL", "IRET", "JMP", "a task gate in the IDT" };
+	char why[112];
+	hv_snprintf(why, sizeof(why), "hardware task switch to TSS selector 0x%llx by %s is not emulated",
+		    (unsigned long long)(e->qualification & 0xffff), source[(e->qualification >> 30) & 3]);
+	vcpu_stop_with_dump(v, e, why);
+}
+
+static void handle_init_signal(struct vcpu *v, const struct vmexit *e)
+{
+	/* An INIT reached this physical CPU (SDM 26.2). Nothing in the
+	 * hypervisor sends one yet and a vCPU reset is not implemented. */
+	vcpu_stop_with_dump(v, e, "INIT signal received: vCPU reset is not implemented yet");
+}
+
+static void handle_sipi(struct vcpu *v, const struct vmexit *e)
+{
+	/* Only a vCPU in wait-for-SIPI state sees this; none is put there yet. */
+	vcpu_stop_with_dump(v, e, "start-up IPI received by a vCPU that does not wait for one");
 }
 
 static void handle_exception(struct vcpu *v, const struct vmexit *e)
@@ -340,6 +445,14 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 
 	if (gpa_is_ram(&vm->mem, gpa)) {
 		vcpu_stop_with_dump(v, e, "EPT violation inside guest RAM (the EPT is wrong)");
+		return;
+	}
+	if (e->idt_vectoring_info & INTR_INFO_VALID) {
+		/* The access was part of delivering an event (IDT, stack or TSS
+		 * outside RAM), not of the instruction at RIP: nothing to emulate. */
+		vm_stop(vm, true, "delivering vector %u touched guest-physical 0x%llx, outside its RAM (%s)",
+			e->idt_vectoring_info & INTR_INFO_VECTOR_MASK, (unsigned long long)gpa, what);
+		vcpu_dump(v);
 		return;
 	}
 	if (e->qualification & EPT_VIOL_FETCH) {
@@ -401,7 +514,15 @@ const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE] = {
 	[EXIT_REASON_EXCEPTION_NMI] = H(handle_exception, NEED_INTR_INFO),
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = H(handle_external_interrupt, NEED_INTR_INFO),
 	[EXIT_REASON_TRIPLE_FAULT] = H(handle_triple_fault, 0),
+	[EXIT_REASON_INIT_SIGNAL] = H(handle_init_signal, 0),
+	[EXIT_REASON_SIPI] = H(handle_sipi, 0),
+	[EXIT_REASON_INTERRUPT_WINDOW] = H(handle_interrupt_window, 0),
+	[EXIT_REASON_NMI_WINDOW] = H(handle_nmi_window, 0),
+	[EXIT_REASON_TASK_SWITCH] = H(handle_task_switch, NEED_QUALIFICATION),
 	[EXIT_REASON_CPUID] = H(handle_cpuid, NEED_INSTRUCTION_LEN),
+	[EXIT_REASON_GETSEC] = H(handle_getsec, 0),
+	[EXIT_REASON_RDPMC] = H(handle_rdpmc, 0),
+	[EXIT_REASON_MONITOR_TRAP_FLAG] = H(handle_monitor_trap_flag, 0),
 	[EXIT_REASON_HLT] = H(handle_hlt, NEED_INSTRUCTION_LEN),
 	[EXIT_REASON_INVD] = H(handle_wbinvd, NEED_INSTRUCTION_LEN),
 	[EXIT_REASON_VMCALL] = H(handle_vmcall, NEED_INSTRUCTION_LEN),

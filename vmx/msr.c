@@ -259,11 +259,22 @@ void msr_load_guest_state(struct vcpu *v)
 		wrmsr(MSR_IA32_TSC_AUX, v->msr_tsc_aux);
 	if (read_cr4() & CR4_OSXSAVE)
 		host_xcr0 = hw_xcr0 = xgetbv(0);
+	/* The hypervisor uses no debug registers: they hold the guest's
+	 * while it owns the CPU, so MOV DR needs no exit. */
+	write_dr(0, v->dr[0]);
+	write_dr(1, v->dr[1]);
+	write_dr(2, v->dr[2]);
+	write_dr(3, v->dr[3]);
+	write_dr(6, v->dr6);
 }
 
 void msr_save_guest_state(struct vcpu *v)
 {
-	(void)v;
+	v->dr[0] = read_dr(0);
+	v->dr[1] = read_dr(1);
+	v->dr[2] = read_dr(2);
+	v->dr[3] = read_dr(3);
+	v->dr6 = read_dr(6);
 	/* Guest writes went to the vcpu as they happened; give the host its XCR0 back. */
 	if ((read_cr4() & CR4_OSXSAVE) && hw_xcr0 != host_xcr0) {
 		xsetbv(0, host_xcr0);

@@ -39,19 +39,25 @@ static bool setup_controls(struct vcpu *v)
 	uint32_t pin, cpu, cpu2, exit, entry;
 	const struct vmx_caps *c = &vmx_caps;
 
+	/* CR8 load/store exiting: without a TPR shadow a guest MOV CR8 would
+	 * reach the host's own local APIC. MOV DR does not exit: DR0-3 and DR6
+	 * are the guest's while it runs, DR7 and DEBUGCTL switch with the VMCS
+	 * (load/save debug controls). */
 	if (!adjust("pin-based", c->pinbased, PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING,
-		    PIN_PREEMPTION_TIMER, &pin) ||
+		    PIN_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS, &pin) ||
 	    !adjust("primary processor-based", c->procbased,
-		    CPU_HLT_EXITING | CPU_UNCONDITIONAL_IO_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS,
-		    CPU_USE_TSC_OFFSETTING | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING, &cpu) ||
+		    CPU_HLT_EXITING | CPU_UNCONDITIONAL_IO_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS |
+			    CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING | CPU_USE_TSC_OFFSETTING,
+		    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_RDPMC_EXITING, &cpu) ||
 	    !adjust("secondary processor-based", c->procbased2,
 		    SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
 		    SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID, &cpu2) ||
 	    !adjust("VM-exit", c->exit,
 		    EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_IA32_EFER |
-			    EXIT_LOAD_IA32_EFER,
+			    EXIT_LOAD_IA32_EFER | EXIT_SAVE_DEBUG_CONTROLS,
 		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_PREEMPTION_TIMER, &exit) ||
-	    !adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER, ENTRY_LOAD_IA32_PAT, &entry))
+	    !adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_DEBUG_CONTROLS,
+		    ENTRY_LOAD_IA32_PAT, &entry))
 		return false;
 
 	/* Without "save VMX-preemption timer value" the timer restarts from the
@@ -63,6 +69,7 @@ static bool setup_controls(struct vcpu *v)
 
 	vmcs_write(VMCS_PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write(VMCS_CPU_BASED_VM_EXEC_CONTROL, cpu);
+	v->cpu_controls = cpu;
 	vmcs_write(VMCS_SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write(VMCS_VM_EXIT_CONTROLS, exit);
 	vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry);
@@ -79,7 +86,9 @@ static bool setup_controls(struct vcpu *v)
 	vmcs_write(VMCS_VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_VM_ENTRY_INTR_INFO, 0);
-	vmcs_write(VMCS_TSC_OFFSET, 0);
+	/* The guest's TSC starts near zero, as after a reset (SDM 26.6.5:
+	 * guest TSC = host TSC + offset). */
+	vmcs_write(VMCS_TSC_OFFSET, 0 - rdtsc());
 	vmcs_write(VMCS_EPT_POINTER, ept_pointer(&v->vm->ept));
 	if (cpu2 & SEC_ENABLE_VPID)
 		vmcs_write(VMCS_VIRTUAL_PROCESSOR_ID, v->vpid);

@@ -49,6 +49,11 @@ static void print_caps(const struct vmx_caps *c)
 	uint64_t p2 = c->procbased2;
 	kprintf("[hv info] VMX capabilities (VMCS revision 0x%x, VMCS size %u bytes, %s controls):\n",
 		c->revision_id, c->vmcs_size, c->true_controls ? "TRUE" : "default");
+	pr_debug("capability MSRs: pin %016llx proc %016llx proc2 %016llx exit %016llx entry %016llx "
+		 "misc %016llx ept/vpid %016llx", (unsigned long long)c->pinbased,
+		 (unsigned long long)c->procbased, (unsigned long long)c->procbased2,
+		 (unsigned long long)c->exit, (unsigned long long)c->entry, (unsigned long long)c->misc,
+		 (unsigned long long)c->ept_vpid);
 	print_feature("secondary controls", vmx_control_allowed(c->procbased, CPU_ACTIVATE_SECONDARY_CONTROLS));
 	print_feature("EPT", vmx_control_allowed(p2, SEC_ENABLE_EPT));
 	print_feature("EPT 4-level walk", c->ept_vpid & EPT_CAP_PWL4);
@@ -70,6 +75,8 @@ static void print_caps(const struct vmx_caps *c)
 	print_feature("x2APIC virtualization", vmx_control_allowed(p2, SEC_VIRTUALIZE_X2APIC_MODE));
 	print_feature("VMCS shadowing", vmx_control_allowed(p2, SEC_VMCS_SHADOWING));
 	print_feature("MSR bitmaps", vmx_control_allowed(c->procbased, CPU_USE_MSR_BITMAPS));
+	print_feature("monitor trap flag", vmx_control_allowed(c->procbased, CPU_MONITOR_TRAP_FLAG));
+	print_feature("NMI-window exiting", vmx_control_allowed(c->procbased, CPU_NMI_WINDOW_EXITING));
 	print_feature("RDTSCP", vmx_control_allowed(p2, SEC_ENABLE_RDTSCP));
 	print_feature("INVPCID", vmx_control_allowed(p2, SEC_ENABLE_INVPCID));
 	print_feature("XSAVES/XRSTORS", vmx_control_allowed(p2, SEC_ENABLE_XSAVES));

@@ -54,6 +54,7 @@
 #define EFER_NXE BIT(11)
 
 /* CPUID.1:ECX feature bits we look at (SDM Vol. 2A, CPUID). */
+#define CPUID_1_ECX_MONITOR BIT(3)
 #define CPUID_1_ECX_VMX BIT(5)
 #define CPUID_1_ECX_SMX BIT(6)
 #define CPUID_1_ECX_XSAVE BIT(26)
@@ -122,6 +123,15 @@ DEFINE_CR_ACCESSORS(2)
 DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 #undef DEFINE_CR_ACCESSORS
+
+/* Debug registers (SDM Vol. 3B 18.2); n must be a constant. */
+#define read_dr(n)                                                                \
+	({                                                                        \
+		uint64_t _v;                                                      \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(_v));                 \
+		_v;                                                               \
+	})
+#define write_dr(n, v) __asm__ volatile("mov %0, %%db" #n ::"r"((uint64_t)(v)))
 
 static inline uint64_t read_rflags(void)
 {
@@ -225,6 +235,10 @@ struct PACKED descriptor_table_ptr {
 void sgdt(struct descriptor_table_ptr *p);
 void sidt(struct descriptor_table_ptr *p);
 uint16_t str_selector(void);
+uint64_t fake_read_dr(unsigned n);
+void fake_write_dr(unsigned n, uint64_t v);
+#define read_dr(n) fake_read_dr(n)
+#define write_dr(n, v) fake_write_dr(n, v)
 #endif /* HV_HOSTED */
 
 /* MSR numbers (SDM Vol. 4). */

@@ -93,8 +93,8 @@ static uint64_t gdt[3] = {
 	0x00cf9a000000ffffULL, /* 0x08: flat 32-bit code */
 	0x00cf92000000ffffULL, /* 0x10: flat 32-bit data */
 };
-static uint64_t idt[32];
-extern const uint32_t guest_exc_stubs[20];
+static uint64_t idt[64];
+extern const uint32_t guest_exc_stubs[64];
 
 static void setup_tables(void)
 {
@@ -107,8 +107,10 @@ static void setup_tables(void)
 			 "movw %%ax, %%ds\n\tmovw %%ax, %%es\n\tmovw %%ax, %%ss\n\t"
 			 "movw %%ax, %%fs\n\tmovw %%ax, %%gs\n\t"
 			 : : "m"(gp) : "eax", "memory");
-	for (unsigned v = 0; v < 20; v++) {
+	for (unsigned v = 0; v < 64; v++) {
 		uint32_t off = guest_exc_stubs[v];
+		if (!off)
+			continue;
 		/* 32-bit interrupt gate, present, DPL 0 */
 		idt[v] = (off & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((uint64_t)(off >> 16) << 48);
 	}
@@ -119,12 +121,20 @@ static void setup_tables(void)
 static volatile int fault_vector = -1;
 static volatile unsigned fault_skip;
 static volatile bool fault_expected;
+volatile uint32_t fault_eip, fault_error;
+void (*volatile guest_irq_hook)(struct exc_frame *f);
 
 void guest_exception(struct exc_frame *f);
 void guest_exception(struct exc_frame *f)
 {
+	if ((f->vector == 1 || f->vector == 2 || f->vector >= 32) && guest_irq_hook) {
+		guest_irq_hook(f);
+		return;
+	}
 	if (fault_expected) {
 		fault_vector = (int)f->vector;
+		fault_eip = f->eip;
+		fault_error = f->error_code;
 		fault_expected = false;
 		f->eip += fault_skip;
 		return;

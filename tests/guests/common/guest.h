@@ -39,8 +39,26 @@ void guest_exit(uint32_t code) __attribute__((noreturn));
 bool running_under_hypervisor(void);
 
 /* Run fn expecting (or not) an exception; returns the vector taken or -1.
- * The faulting instruction is skipped by `skip` bytes. */
+ * The faulting instruction is skipped by `skip` bytes. The EIP and error
+ * code the exception reported are kept in fault_eip and fault_error. */
 int guest_try(void (*fn)(void *), void *arg, unsigned skip);
+extern volatile uint32_t fault_eip, fault_error;
+
+/* Vectors 1, 2 and 32..63 call this hook when set (interrupt context). */
+extern void (*volatile guest_irq_hook)(struct exc_frame *f);
+
+static inline uint32_t vmcall1(uint32_t nr, uint32_t arg)
+{
+	uint32_t a = nr, b = arg, c, d;
+	__asm__ volatile("vmcall" : "+a"(a), "+b"(b), "=c"(c), "=d"(d) : : "memory");
+	return a;
+}
+
+#define HC_GET_EXIT_COUNT 1
+#define HC_DUMP_STATS 2
+#define HC_QUEUE_INTERRUPT 3
+#define HC_QUEUE_NMI 4
+#define HC_SINGLE_STEP 5
 
 /* Checks: print PASS/FAIL lines and count them. */
 void check(bool ok, const char *name, const char *fmt, ...);

@@ -58,6 +58,10 @@ EXC_NOERR 16
 EXC_ERR 17
 EXC_NOERR 18
 EXC_NOERR 19
+/* Vectors 32..63: external interrupts raised by the tests. */
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
+EXC_NOERR \v
+.endr
 exc_common:
 	pushal
 	pushl %esp                      /* struct exc_frame * */
@@ -72,6 +76,12 @@ exc_common:
 	.globl guest_exc_stubs
 guest_exc_stubs:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19
+	.long exc_\v
+	.endr
+	.rept 12
+	.long 0
+	.endr
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.long exc_\v
 	.endr
 

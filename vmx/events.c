@@ -1,0 +1,198 @@
+#include "vmx/events.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_caps.h"
+#include "arch/x86/cpu.h"
+#include "vm/vm.h"
+
+/* Vectors that push an error code (SDM Vol. 3A 6.15). */
+static bool exception_has_error_code(unsigned vector)
+{
+	return vector == EXC_DF || vector == EXC_TS || vector == EXC_NP || vector == EXC_SS ||
+	       vector == EXC_GP || vector == EXC_PF || vector == EXC_AC || vector == EXC_CP;
+}
+
+/* Contributory exceptions for the double-fault rule (SDM Vol. 3A Table 6-4). */
+static bool contributory(unsigned vector)
+{
+	return vector == EXC_DE || (vector >= EXC_TS && vector <= EXC_GP);
+}
+
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error_code)
+{
+	if (v->event.valid) {
+		/* An exception while another waits for delivery: the rules of
+		 * SDM Vol. 3A Table 6-5 decide between delivering both serially
+		 * and a double fault. A #DF over a #DF is a triple fault, which we
+		 * deliver as the CPU would: shutdown, here a stopped VM. */
+		unsigned first = v->event.intr_info & INTR_INFO_VECTOR_MASK;
+		uint32_t type = (v->event.intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+		if (type == INTR_TYPE_HARDWARE_EXCEPTION) {
+			if (first == EXC_DF) {
+				vm_stop(v->vm, true, "triple fault: exception %u while delivering a double fault",
+					vector);
+				return;
+			}
+			bool df = (contributory(first) && contributory(vector)) ||
+				  (first == EXC_PF && (contributory(vector) || vector == EXC_PF));
+			if (df) {
+				vector = EXC_DF;
+				has_error = true;
+				error_code = 0;
+			}
+		}
+	}
+	v->event.valid = true;
+	v->event.intr_info = INTR_INFO_VALID | (INTR_TYPE_HARDWARE_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
+			     (vector & INTR_INFO_VECTOR_MASK);
+	v->event.error_code = 0;
+	/* In real mode (CR0.PE = 0) no error code is delivered (SDM 27.2.1.3). */
+	bool pe = vmcs_read(VMCS_GUEST_CR0) & CR0_PE;
+	if (has_error && exception_has_error_code(vector) && pe) {
+		v->event.intr_info |= INTR_INFO_DELIVER_ERROR_CODE;
+		v->event.error_code = error_code;
+	}
+}
+
+void vcpu_queue_interrupt(struct vcpu *v, unsigned vector)
+{
+	if (vector < 32 || vector > 255)
+		return; /* 0-31 are exceptions, never external interrupts */
+	v->pending_irq[vector / 64] |= BIT(vector % 64);
+}
+
+void vcpu_queue_nmi(struct vcpu *v)
+{
+	v->pending_nmi = true;
+}
+
+static int highest_pending_irq(const struct vcpu *v)
+{
+	for (int w = 3; w >= 0; w--)
+		if (v->pending_irq[w])
+			return w * 64 + 63 - __builtin_clzll(v->pending_irq[w]);
+	return -1;
+}
+
+bool vcpu_has_wake_event(const struct vcpu *v)
+{
+	return v->pending_nmi || highest_pending_irq(v) >= 0;
+}
+
+void vcpu_set_cpu_control(struct vcpu *v, uint32_t bit, bool on)
+{
+	uint32_t c = on ? (v->cpu_controls | bit) : (v->cpu_controls & ~bit);
+	if (c != v->cpu_controls) {
+		v->cpu_controls = c;
+		vmcs_write(VMCS_CPU_BASED_VM_EXEC_CONTROL, c);
+	}
+}
+
+void events_requeue_vectoring(struct vcpu *v, uint32_t idt)
+{
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	uint32_t type = (idt & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+	if (type == INTR_TYPE_EXTERNAL_INTERRUPT) {
+		/* Not delivered after all: back in the queue, where priority and
+		 * the guest's interruptibility decide again. */
+		vcpu_queue_interrupt(v, idt & INTR_INFO_VECTOR_MASK);
+		return;
+	}
+	if (type == INTR_TYPE_NMI) {
+		v->pending_nmi = true;
+		return;
+	}
+	v->event.valid = true;
+	/* Bit 12 of the vectoring information is undefined; it must be 0 on entry. */
+	v->event.intr_info = idt & ~(uint32_t)INTR_INFO_NMI_UNBLOCKING;
+	v->event.error_code = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_ERROR_CODE);
+	v->event.instr_len = (uint32_t)vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN);
+}
+
+static void write_injection(const struct pending_event *e)
+{
+	vmcs_write(VMCS_VM_ENTRY_INTR_INFO, e->intr_info);
+	if (e->intr_info & INTR_INFO_DELIVER_ERROR_CODE)
+		vmcs_write(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, e->error_code);
+	uint32_t type = (e->intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+	/* Software events need their instruction length (SDM 27.6.1.1). */
+	if (type == INTR_TYPE_SOFTWARE_INTERRUPT || type == INTR_TYPE_PRIV_SOFTWARE_EXCEPTION ||
+	    type == INTR_TYPE_SOFTWARE_EXCEPTION)
+		vmcs_write(VMCS_VM_ENTRY_INSTRUCTION_LEN, e->instr_len);
+}
+
+static bool virtual_nmis(void)
+{
+	return vmcs_read(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_VIRTUAL_NMIS;
+}
+
+/* Ask for an exit when the guest can take what is still pending. NMI-window
+ * exiting exists only with virtual NMIs (SDM 27.2.1.1); without it, the
+ * interrupt window is the next best chance. */
+static void arm_windows(struct vcpu *v)
+{
+	if (v->pending_nmi) {
+		if (virtual_nmis())
+			vcpu_set_cpu_control(v, CPU_NMI_WINDOW_EXITING, true);
+		else
+			vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
+	}
+	if (highest_pending_irq(v) >= 0)
+		vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
+}
+
+void events_before_entry(struct vcpu *v)
+{
+	if (v->event.valid) {
+		write_injection(&v->event);
+		v->event.valid = false;
+		/* Whatever else waits is injected after this one is delivered. */
+		arm_windows(v);
+		return;
+	}
+	if (!v->pending_nmi && highest_pending_irq(v) < 0)
+		return;
+
+	uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY_INFO);
+	bool shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+
+	if (v->pending_nmi) {
+		/* NMIs are blocked while one is being handled (until IRET) and
+		 * in the shadow of STI/MOV SS (SDM Vol. 3A 6.7.1, 27.3.1.5). */
+		if (!shadow && !(intr & INTERRUPTIBILITY_NMI)) {
+			v->pending_nmi = false;
+			write_injection(&(struct pending_event){
+				.intr_info = INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | EXC_NMI,
+			});
+			arm_windows(v);
+			return;
+		}
+		arm_windows(v);
+	}
+
+	int vector = highest_pending_irq(v);
+	if (vector < 0)
+		return;
+	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
+	if (if_set && !shadow) {
+		v->pending_irq[vector / 64] &= ~BIT(vector % 64);
+		write_injection(&(struct pending_event){
+			.intr_info = INTR_INFO_VALID | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) |
+				     (uint32_t)vector,
+		});
+		arm_windows(v);
+		return;
+	}
+	/* Exit as soon as the guest can take an interrupt (SDM 25.6.2). */
+	vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
+}
+
+void events_interrupt_window(struct vcpu *v)
+{
+	vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, false);
+}
+
+void events_nmi_window(struct vcpu *v)
+{
+	vcpu_set_cpu_control(v, CPU_NMI_WINDOW_EXITING, false);
+}
