@@ -54,23 +54,30 @@ $(B)/hv.elf: $(HV_OBJS) linker.ld
 GUEST_CFLAGS := -std=c11 -O2 -m32 -march=i686 -ffreestanding -fno-builtin -fno-stack-protector \
                 -fno-pic -fno-pie -mgeneral-regs-only -fno-asynchronous-unwind-tables -I. $(WARN)
 GUEST_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/guests/*/main.c))))
-GUEST_COMMON := $(patsubst %.c,$(B)/guests/common/%.o,$(notdir $(wildcard tests/guests/common/*.c))) \
-                $(patsubst %.S,$(B)/guests/common/%.o,$(notdir $(wildcard tests/guests/common/*.S)))
+GUEST_COMMON := $(B)/guests/common/guest.o $(B)/guests/common/start.o
 GUESTS := $(patsubst %,$(B)/guests/%.elf,$(GUEST_NAMES))
+# A guest folder's own .S files are linked in; one with its own header.S
+# does not get the default Multiboot2 header.
+guest_asm = $(patsubst tests/guests/%.S,$(B)/guests/%.o,$(wildcard tests/guests/$(1)/*.S))
+guest_header = $(if $(wildcard tests/guests/$(1)/header.S),,$(B)/guests/common/mb2_header.o)
 
-guests: $(GUESTS)
+guests: $(GUESTS) $(B)/guests/mb1.bin
 
-$(B)/guests/common/%.o: tests/guests/common/%.c $(wildcard tests/guests/common/*.h)
+$(B)/guests/%.o: tests/guests/%.c $(wildcard tests/guests/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
-$(B)/guests/common/%.o: tests/guests/common/%.S
+$(B)/guests/%.o: tests/guests/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -c -o $@ $<
-$(B)/guests/%/main.o: tests/guests/%/main.c $(wildcard tests/guests/common/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
-$(B)/guests/%.elf: $(B)/guests/%/main.o $(GUEST_COMMON) tests/guests/common/guest.ld
-	$(LD) -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T tests/guests/common/guest.ld -o $@ $< $(GUEST_COMMON)
+
+.SECONDEXPANSION:
+$(B)/guests/%.elf: $(B)/guests/%/main.o $$(call guest_asm,$$*) $$(call guest_header,$$*) $(GUEST_COMMON) tests/guests/common/guest.ld
+	$(LD) -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T tests/guests/common/guest.ld -o $@ $(filter %.o,$^)
+
+# The Multiboot v1 test kernel is also a flat binary, loaded by the a.out
+# kludge addresses of its header, as QEMU's -kernel and GRUB's multiboot do.
+$(B)/guests/mb1.bin: $(B)/guests/mb1.elf
+	$(OBJCOPY) -O binary $< $@
 
 # --- ISO images
 iso: $(B)/hv.iso
@@ -84,12 +91,19 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 # Pure sources each unit test links against (see tests/unit/README.md).
 UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c ept/ept.c \
                  vm/guest_mem.c vm/elf_loader.c vm/config.c vm/insn_decode.c vm/cpuid_policy.c \
-                 vm/boot_info.c devices/bus.c devices/uart16550.c devices/debug_exit.c \
+                 vm/guest_boot.c devices/bus.c devices/uart16550.c devices/debug_exit.c \
                  vmx/exit_reasons.c vmx/vmx_caps.c tests/unit/host_stubs.c
+
+# Sources only some tests link, as UNIT_EXTRA_<test>: the exit handlers run
+# against the fake hardware of tests/unit/fake_hw.c.
+UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/vmcs.c \
+                              lib/log.c tests/unit/fake_hw.c
 
 $(B)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_SRCS) -lcmocka
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_SRCS) $(UNIT_EXTRA_$*) -lcmocka
+
+$(B)/unit/test_exit_table: $(UNIT_EXTRA_test_exit_table)
 
 unit-test: $(UNIT_TESTS)
 	@tests/run_unit.sh $(UNIT_TESTS)

@@ -12,6 +12,7 @@
 #include "vmx/vmx.h"
 
 #define HV_BANNER "TextbookHV 0.1 - a bare-metal VT-x hypervisor"
+#define HV_LOADER_NAME "TextbookHV"
 
 static void print_boot_info(const struct boot_info *bi)
 {
@@ -73,6 +74,115 @@ static void enable_host_xsave(void)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 
+/* A module's name is the first word of its string (module2 /boot/x.elf x.elf). */
+static size_t module_name_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] && s[n] != ' ')
+		n++;
+	return n;
+}
+
+static const struct mb2_module *find_module(const struct boot_info *bi, const char *name)
+{
+	for (unsigned i = 0; i < bi->module_count; i++) {
+		const char *s = bi->modules[i].string;
+		size_t n = module_name_len(s);
+		if (n == strlen(name) && strncmp(s, name, n) == 0)
+			return &bi->modules[i];
+	}
+	return NULL;
+}
+
+struct launch_totals {
+	unsigned ran, failed, refused;
+};
+
+static void launch(const struct vm_config *cfg, const struct guest_boot_params *boot,
+		   struct launch_totals *t)
+{
+	struct vm *vm = vm_create(cfg, boot);
+	if (!vm) {
+		t->refused++;
+		return;
+	}
+	t->ran++;
+	if (!vm_run(vm))
+		t->failed++;
+	vm_report(vm);
+}
+
+/* Without a configuration file: every module is a guest kernel with its VM
+ * settings in its string. */
+static void launch_from_module_strings(const struct boot_info *bi, struct launch_totals *t)
+{
+	for (unsigned i = 0; i < bi->module_count; i++) {
+		const struct mb2_module *m = &bi->modules[i];
+		struct vm_config cfg;
+		char errbuf[128], defname[16];
+		hv_snprintf(defname, sizeof(defname), "vm%u", i);
+		const char *cerr = vm_config_parse(m->string, defname, &cfg, errbuf, sizeof(errbuf));
+		if (!cerr && (cfg.kernel[0] || cfg.module_count))
+			cerr = "kernel= and module= need a configuration file (docs/configuration.md)";
+		if (cerr) {
+			pr_err("module %u ('%s') refused: %s", i, m->string, cerr);
+			t->refused++;
+			continue;
+		}
+		struct guest_boot_params boot = {
+			.image = phys_to_virt(m->start), .image_size = m->end - m->start,
+			.cmdline = cfg.cmdline, .loader_name = HV_LOADER_NAME,
+		};
+		launch(&cfg, &boot, t);
+	}
+}
+
+static void report_config_error(void *ctx, unsigned line, const char *message)
+{
+	struct launch_totals *t = ctx;
+	t->refused++;
+	pr_err("config line %u: %s; that VM is skipped", line, message);
+}
+
+/* With a configuration file (a module whose string is "config"): its "vm"
+ * lines name the kernel and modules by their module names. */
+static void launch_from_config_file(const struct boot_info *bi, const struct mb2_module *config,
+				    struct launch_totals *t)
+{
+	static struct vm_config cfgs[VM_MAX * 2];
+	unsigned n = vm_config_parse_file(phys_to_virt(config->start), config->end - config->start,
+					  cfgs, ARRAY_SIZE(cfgs), report_config_error, t);
+	pr_info("configuration file: %u valid VM definitions", n);
+	for (unsigned i = 0; i < n; i++) {
+		const struct vm_config *c = &cfgs[i];
+		const struct mb2_module *k = find_module(bi, c->kernel);
+		struct guest_module mods[VM_CONFIG_MAX_MODULES];
+		bool ok = k != NULL;
+		if (!k)
+			pr_err("config line %u: VM %s refused: no module named '%s'", c->line, c->name, c->kernel);
+		for (unsigned j = 0; ok && j < c->module_count; j++) {
+			const struct mb2_module *m = find_module(bi, c->modules[j]);
+			if (!m) {
+				pr_err("config line %u: VM %s refused: no module named '%s'", c->line, c->name,
+				       c->modules[j]);
+				ok = false;
+				break;
+			}
+			mods[j] = (struct guest_module){ phys_to_virt(m->start), m->end - m->start, m->string };
+		}
+		if (!ok) {
+			t->refused++;
+			continue;
+		}
+		struct guest_boot_params boot = {
+			.image = phys_to_virt(k->start), .image_size = k->end - k->start,
+			.modules = mods, .module_count = c->module_count,
+			.cmdline = c->cmdline, .loader_name = HV_LOADER_NAME,
+		};
+		launch(c, &boot, t);
+	}
+}
+
 void kmain(uint32_t magic, uint32_t info_addr);
 void kmain(uint32_t magic, uint32_t info_addr)
 {
@@ -111,29 +221,13 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	if (!vmx_enable())
 		machine_stop(MACHINE_EXIT_NO_VMX);
 
-	/* Every module is a guest image with its VM settings in its string. */
-	unsigned ran = 0, failed = 0, refused = 0;
-	for (unsigned i = 0; i < bi.module_count; i++) {
-		const struct mb2_module *m = &bi.modules[i];
-		struct vm_config cfg;
-		char errbuf[96], defname[16];
-		hv_snprintf(defname, sizeof(defname), "vm%u", i);
-		const char *cerr = vm_config_parse(m->string, defname, &cfg, errbuf, sizeof(errbuf));
-		if (cerr) {
-			pr_err("module %u ('%s') refused: %s", i, m->string, cerr);
-			refused++;
-			continue;
-		}
-		struct vm *vm = vm_create(&cfg, phys_to_virt(m->start), m->end - m->start);
-		if (!vm) {
-			refused++;
-			continue;
-		}
-		ran++;
-		if (!vm_run(vm))
-			failed++;
-		vm_report(vm);
-	}
+	struct launch_totals t = { 0 };
+	const struct mb2_module *config = find_module(&bi, "config");
+	if (config)
+		launch_from_config_file(&bi, config, &t);
+	else
+		launch_from_module_strings(&bi, &t);
+	unsigned ran = t.ran, failed = t.failed, refused = t.refused;
 	if (bi.module_count == 0)
 		pr_warn("no guest modules were given: nothing to run");
 	pr_info("all VMs done: %u ran, %u failed, %u refused", ran, failed, refused);

@@ -1,8 +1,7 @@
 /* Creating a VM from a guest image and running it. */
 #include "vm/vm.h"
 #include "vm/vm_create.h"
-#include "vm/boot_info.h"
-#include "vm/elf_loader.h"
+#include "vm/guest_boot.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
@@ -92,7 +91,7 @@ static bool setup_devices(struct vm *vm)
 	return true;
 }
 
-struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t image_size)
+struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot)
 {
 	if (vm_count == VM_MAX) {
 		pr_err("VM %s refused: at most %u VMs", cfg->name, VM_MAX);
@@ -125,15 +124,10 @@ struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t im
 		goto fail;
 	}
 
-	struct elf_load_result elf;
-	const char *err = elf_load(image, image_size, &vm->mem, GUEST_BOOT_INFO_GPA,
-				   GUEST_BOOT_INFO_MAX, &elf);
+	struct guest_boot gb;
+	const char *err = guest_boot_prepare(&vm->mem, boot, &gb);
 	if (err) {
 		pr_err("VM %s refused: its guest image is invalid: %s", vm->name, err);
-		goto fail;
-	}
-	if (!guest_mb2_info_build(&vm->mem, "", "TextbookHV")) {
-		pr_err("VM %s refused: boot information does not fit", vm->name);
 		goto fail;
 	}
 
@@ -141,14 +135,18 @@ struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t im
 	vm->vcpu.id = 0;
 	vm->vcpu.vpid = (uint16_t)(vm->id + 1); /* VPID 0 is the host's (SDM 29.1) */
 	pr_info("VM %s: %llu MiB RAM at host 0x%llx, EPT %u tables (%llu x 1G, %llu x 2M, %llu x 4K "
-		"leaves), image %u segments at 0x%llx-0x%llx, entry 0x%llx",
-		vm->name, (unsigned long long)(cfg->mem >> 20), (unsigned long long)vm->ram_hpa,
-		vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
-		(unsigned long long)vm->ept.leaves[1], (unsigned long long)vm->ept.leaves[0],
-		elf.segments, (unsigned long long)elf.load_start, (unsigned long long)elf.load_end,
-		(unsigned long long)elf.entry);
+		"leaves)", vm->name, (unsigned long long)(cfg->mem >> 20),
+		(unsigned long long)vm->ram_hpa, vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
+		(unsigned long long)vm->ept.leaves[1], (unsigned long long)vm->ept.leaves[0]);
+	pr_info("VM %s: %s loaded at 0x%llx-0x%llx, %u modules, entry 0x%llx, command line '%s'",
+		vm->name, guest_kind_name(gb.kind), (unsigned long long)gb.load_start,
+		(unsigned long long)gb.load_end, boot->module_count, (unsigned long long)gb.entry,
+		boot->cmdline);
 	vm->state = VM_STATE_READY;
-	vm->entry = elf.entry;
+	vm->entry = gb.entry;
+	vm->entry_eax = gb.eax;
+	vm->entry_ebx = gb.ebx;
+	hv_snprintf(vm->selftest, sizeof(vm->selftest), "%s", cfg->selftest);
 	vm_count++;
 	return vm;
 
@@ -160,8 +158,8 @@ fail:
 bool vm_run(struct vm *vm)
 {
 	uint64_t entry = vm->entry;
-	/* Entered as GRUB enters a Multiboot2 kernel: EAX = magic, EBX = info. */
-	if (!vmx_vcpu_setup(&vm->vcpu, entry, 0x36d76289u, (uint32_t)GUEST_BOOT_INFO_GPA)) {
+	/* Entered as GRUB enters a Multiboot kernel: EAX = magic, EBX = info. */
+	if (!vmx_vcpu_setup(&vm->vcpu, entry, vm->entry_eax, vm->entry_ebx)) {
 		vm_stop(vm, true, "its VMCS could not be set up");
 		return false;
 	}

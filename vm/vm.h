@@ -89,6 +89,8 @@ struct vm {
 	struct debug_exit exit_port;
 	struct vcpu vcpu;
 	uint64_t entry; /* guest-physical entry point of the loaded image */
+	uint32_t entry_eax, entry_ebx; /* boot magic and information address */
+	char selftest[32]; /* tests only: a VMCS field to break (vmx/selftest.c) */
 
 	/* How the VM ended. */
 	bool has_exit_code;

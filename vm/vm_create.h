@@ -3,10 +3,11 @@
 
 #include "vm/vm.h"
 #include "vm/config.h"
+#include "vm/guest_boot.h"
 
-/* Build a VM: RAM, EPT, devices, the guest image loaded and its boot
- * information written. NULL (with a message) if anything is wrong. */
-struct vm *vm_create(const struct vm_config *cfg, const void *image, uint64_t image_size);
+/* Build a VM: RAM, EPT, devices, the guest kernel and modules loaded and
+ * its boot information written. NULL (with a message) if anything is wrong. */
+struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot);
 /* Run the VM's vCPU until the VM stops. False if it failed. */
 bool vm_run(struct vm *vm);
 /* Print how the VM ended and its exit statistics. */

@@ -1,18 +1,7 @@
-/* Entry of every test guest. A Multiboot2 header makes the same ELF bootable
- * by GRUB directly (for native comparisons) and by the hypervisor, which
- * enters it in the same state: 32-bit protected mode, paging off. */
-	.section .multiboot2, "a"
-	.balign 8
-mb2_header:
-	.long 0xe85250d6
-	.long 0
-	.long mb2_header_end - mb2_header
-	.long -(0xe85250d6 + (mb2_header_end - mb2_header))
-	.short 0
-	.short 0
-	.long 8
-mb2_header_end:
-
+/* Entry of every test guest: 32-bit protected mode, paging off, EAX = boot
+ * magic, EBX = boot information, as a Multiboot loader leaves it. The header
+ * that makes a guest a Multiboot kernel is in mb2_header.S (the default) or
+ * the guest's own header.S. */
 	.text
 	.code32
 	.globl _start

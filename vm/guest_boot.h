@@ -1,0 +1,61 @@
+/* Preparing a guest to start: recognising what kind of kernel an image is,
+ * loading it and its modules into guest RAM, and writing the boot
+ * information it expects. Three kinds:
+ *   - Multiboot2 kernels (Multiboot2 spec 1.0): a header in the first 32 KiB;
+ *     loaded by their ELF program headers or their address tag;
+ *   - Multiboot (v1) kernels (Multiboot spec 0.6.96): a header in the first
+ *     8 KiB; loaded by their ELF program headers or the a.out-kludge addresses;
+ *   - plain ELF executables (our native test-guest format), entered like a
+ *     Multiboot2 kernel.
+ * All are entered in 32-bit protected mode with paging off (vmx/vmcs_setup.c)
+ * with the magic in EAX and the information's address in EBX.
+ * Pure logic: unit-tested on the host. */
+#ifndef VM_GUEST_BOOT_H
+#define VM_GUEST_BOOT_H
+
+#include "lib/types.h"
+#include "vm/guest_mem.h"
+
+/* The boot information lives in low memory, below where kernels load. */
+#define GUEST_BOOT_INFO_GPA 0x8000ULL
+#define GUEST_BOOT_INFO_MAX 0x7000ULL
+#define GUEST_LOW_MEM_END 0x9fc00ULL /* conventional memory, as a PC BIOS reports it */
+#define GUEST_MAX_MODULES 8
+
+#define MB1_HEADER_MAGIC 0x1badb002u
+#define MB1_BOOTLOADER_MAGIC 0x2badb002u
+
+enum guest_kind { GUEST_KIND_ELF, GUEST_KIND_MULTIBOOT1, GUEST_KIND_MULTIBOOT2 };
+
+struct guest_module {
+	const void *data;
+	uint64_t size;
+	const char *string; /* what the guest sees as the module's command line */
+};
+
+struct guest_boot_params {
+	const void *image;
+	uint64_t image_size;
+	const struct guest_module *modules;
+	unsigned module_count;
+	const char *cmdline;
+	const char *loader_name;
+};
+
+struct guest_boot {
+	enum guest_kind kind;
+	uint64_t entry;          /* guest-physical, entered in 32-bit mode */
+	uint32_t eax, ebx;       /* magic and boot information address */
+	uint64_t load_start, load_end; /* the kernel image in guest RAM */
+	uint64_t modules_end;    /* one past the last module byte (== load_end if none) */
+	uint64_t info_size;
+};
+
+/* Returns NULL on success or a message saying why the guest was refused.
+ * Nothing is trusted: header offsets, sizes and addresses are checked against
+ * the image and the VM's RAM before use. */
+const char *guest_boot_prepare(const struct guest_mem *mem, const struct guest_boot_params *p,
+			       struct guest_boot *out);
+const char *guest_kind_name(enum guest_kind k);
+
+#endif
