@@ -5,6 +5,7 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
+#include "vmx/selftest.h"
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -162,6 +163,14 @@ bool vm_run(struct vm *vm)
 	if (!vmx_vcpu_setup(&vm->vcpu, entry, vm->entry_eax, vm->entry_ebx)) {
 		vm_stop(vm, true, "its VMCS could not be set up");
 		return false;
+	}
+	if (vm->selftest[0]) {
+		if (!vmx_selftest_break(vm->selftest)) {
+			vm_stop(vm, true, "unknown selftest '%s' (known: %s)", vm->selftest,
+				vmx_selftest_names());
+			return false;
+		}
+		pr_warn("VM %s: selftest %s: its VMCS is broken on purpose", vm->name, vm->selftest);
 	}
 	pr_info("VM %s: starting at 0x%llx", vm->name, (unsigned long long)entry);
 	vmx_vcpu_run(&vm->vcpu);
