@@ -47,7 +47,9 @@ const char *mb2_parse(const void *info, uint64_t info_addr, struct boot_info *ou
 		const uint8_t *tag = base + off;
 		uint32_t type = read_u32(tag), size = read_u32(tag + 4);
 
-		if (size < 8 || size > total - off)
+		if (size < 8)
+			return "a tag is smaller than its 8-byte header";
+		if (size > total - off)
 			return "a tag's size runs past the information block";
 		if (type == MB2_TAG_END) {
 			saw_end = true;
@@ -106,7 +108,8 @@ const char *mb2_parse(const void *info, uint64_t info_addr, struct boot_info *ou
 		}
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
-			if (size < 8 + 20)
+			/* The ACPI 1.0 RSDP is 20 bytes, the 2.0 one 36 (ACPI 5.2.5.3). */
+			if (size < 8 + (type == MB2_TAG_ACPI_OLD ? 20 : 36))
 				return "ACPI RSDP tag is too short";
 			out->rsdp = tag + 8;
 			out->rsdp_revision = type == MB2_TAG_ACPI_OLD ? 1 : 2;

@@ -50,8 +50,10 @@ bool bus_first_unclaimed(struct bus *b, uint64_t addr)
 	for (unsigned i = 0; i < b->logged_count; i++)
 		if (b->logged[i] == addr)
 			return false;
-	if (b->logged_count < BUS_MAX_LOGGED_UNCLAIMED)
-		b->logged[b->logged_count++] = addr;
-	/* Past the cap we still say "first" rarely enough: only once per slot. */
-	return b->logged_count <= BUS_MAX_LOGGED_UNCLAIMED;
+	/* Once the list is full an address cannot be remembered, so saying
+	 * "first" would repeat for every access: stay quiet instead. */
+	if (b->logged_count == BUS_MAX_LOGGED_UNCLAIMED)
+		return false;
+	b->logged[b->logged_count++] = addr;
+	return true;
 }

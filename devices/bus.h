@@ -37,7 +37,8 @@ const struct bus_device *bus_find(const struct bus *b, uint64_t addr, unsigned s
  * no device answers. *claimed tells the caller which happened. */
 uint64_t bus_read(struct bus *b, uint64_t addr, unsigned size, bool *claimed);
 void bus_write(struct bus *b, uint64_t addr, unsigned size, uint64_t value, bool *claimed);
-/* True the first time addr is seen unclaimed (for log-once messages). */
+/* True the first time addr is seen unclaimed (for log-once messages); once
+ * BUS_MAX_LOGGED_UNCLAIMED addresses have been reported, false for all. */
 bool bus_first_unclaimed(struct bus *b, uint64_t addr);
 
 static inline uint64_t size_mask(unsigned size)

@@ -95,6 +95,7 @@ bool parse_u64(const char *s, size_t len, uint64_t *out, bool allow_suffix)
 		base = 16;
 		i = 2;
 	}
+	size_t digits = i;
 	if (i == len)
 		return false;
 	for (; i < len; i++) {
@@ -112,6 +113,8 @@ bool parse_u64(const char *s, size_t len, uint64_t *out, bool allow_suffix)
 			return false;
 		v = v * base + d;
 	}
+	if (i == digits)
+		return false; /* no digits: a bare suffix such as "K" */
 	if (i < len) {
 		unsigned shift;
 		if (!allow_suffix || i + 1 != len)

@@ -4,8 +4,10 @@
 #include "lib/types.h"
 
 #ifdef HV_HOSTED
-/* Host unit tests use the C library's versions. */
+/* Host unit tests use the C library's versions. strnlen is POSIX, not
+ * ISO C: <string.h> hides it under -std=c11. */
 #include <string.h>
+size_t strnlen(const char *s, size_t max);
 #else
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);

@@ -26,6 +26,9 @@ static const char *modrm_length(const uint8_t *p, unsigned avail, unsigned *len)
 		n += 1;
 	else if (mod == 2)
 		n += 4;
+	/* Callers compute avail - (position after ModRM): it must not wrap. */
+	if (n > avail)
+		return "instruction truncated in displacement";
 	*len = n;
 	return NULL;
 }

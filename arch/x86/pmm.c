@@ -85,7 +85,10 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t npages, uint64_t align)
 
 void pmm_free(struct pmm *p, uint64_t base, uint64_t npages)
 {
-	for (uint64_t i = base / PAGE_SIZE; i < base / PAGE_SIZE + npages && i < p->npages; i++)
+	/* Page 0 stays in use, as in pmm_release_range: it is never allocated,
+	 * so freeing it would only make free_pages count a page nobody gets. */
+	uint64_t first = MAX(base / PAGE_SIZE, 1), end = base / PAGE_SIZE + npages;
+	for (uint64_t i = first; i < end && i < p->npages; i++)
 		set_free(p, i);
 }
 

@@ -14,3 +14,10 @@ void console_putc(char c)
 		test_console[test_console_len] = '\0';
 	}
 }
+
+/* cmocka reports on stdout and stderr: line-buffer stdout so the two stay in
+ * order when tests/run_unit.sh reads both through one pipe. */
+__attribute__((constructor)) static void line_buffer_stdout(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
