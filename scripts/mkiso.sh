@@ -10,7 +10,8 @@ if [ "$1" = "--native" ]; then native=1; shift; fi
 out=$1; shift
 hv_elf=${HV_ELF:-build/hv.elf}
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+log=$(mktemp)
+trap 'rm -rf "$dir" "$log"' EXIT
 mkdir -p "$dir/boot/grub"
 cfg="$dir/boot/grub/grub.cfg"
 {
@@ -38,4 +39,6 @@ fi
 echo "  boot" >> "$cfg"
 echo "}" >> "$cfg"
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$dir/mkrescue.log" || { cat "$dir/mkrescue.log" >&2; exit 1; }
+# The log must not live inside the ISO's source folder: xorriso would pack it
+# while it grows.
+grub-mkrescue -o "$out" "$dir" >/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }

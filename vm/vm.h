@@ -55,6 +55,7 @@ struct vcpu {
 	 * external-interrupt vectors 32..255 as a bitmap, and one NMI. */
 	uint64_t pending_irq[4];
 	bool pending_nmi;
+	bool events_waiting;     /* pending_irq or pending_nmi non-empty: the fast check */
 	uint32_t cpu_controls;   /* primary processor-based controls, cached */
 	unsigned mtf_steps;      /* guest instructions left to single-step */
 

@@ -58,12 +58,15 @@ void vcpu_queue_interrupt(struct vcpu *v, unsigned vector)
 	if (vector < 32 || vector > 255)
 		return; /* 0-31 are exceptions, never external interrupts */
 	v->pending_irq[vector / 64] |= BIT(vector % 64);
+	v->events_waiting = true;
 }
 
 void vcpu_queue_nmi(struct vcpu *v)
 {
 	v->pending_nmi = true;
+	v->events_waiting = true;
 }
+
 
 static int highest_pending_irq(const struct vcpu *v)
 {
@@ -99,7 +102,7 @@ void events_requeue_vectoring(struct vcpu *v, uint32_t idt)
 		return;
 	}
 	if (type == INTR_TYPE_NMI) {
-		v->pending_nmi = true;
+		vcpu_queue_nmi(v);
 		return;
 	}
 	v->event.valid = true;
@@ -141,7 +144,15 @@ static void arm_windows(struct vcpu *v)
 		vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
 }
 
-void events_before_entry(struct vcpu *v)
+static void before_entry(struct vcpu *v);
+
+void events_before_entry_slow(struct vcpu *v)
+{
+	before_entry(v);
+	v->events_waiting = vcpu_has_wake_event(v);
+}
+
+static void before_entry(struct vcpu *v)
 {
 	if (v->event.valid) {
 		write_injection(&v->event);

@@ -5,8 +5,7 @@
 #define VMX_EVENTS_H
 
 #include "lib/types.h"
-
-struct vcpu;
+#include "vm/vm.h"
 
 /* Fault-like: deliver at the next entry, RIP unchanged. */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error_code);
@@ -18,8 +17,13 @@ bool vcpu_has_wake_event(const struct vcpu *v);
 
 /* An exit interrupted the delivery of an event: deliver it again (SDM 28.2.4). */
 void events_requeue_vectoring(struct vcpu *v, uint32_t idt_vectoring_info);
-/* Just before VM entry: inject what can be injected, arm windows for the rest. */
-void events_before_entry(struct vcpu *v);
+/* Just before VM entry: inject what can be injected, arm windows for the rest.
+ * The common case, nothing pending, costs one test (events_pending). */
+void events_before_entry_slow(struct vcpu *v);
+static inline bool events_pending(const struct vcpu *v)
+{
+	return v->event.valid || v->events_waiting;
+}
 /* The window exits: the guest can now take what was waiting. */
 void events_interrupt_window(struct vcpu *v);
 void events_nmi_window(struct vcpu *v);

@@ -147,7 +147,8 @@ void vmx_vcpu_run(struct vcpu *v)
 	msr_load_guest_state(v);
 	vm->state = VM_STATE_RUNNING;
 	while (vm->state == VM_STATE_RUNNING) {
-		events_before_entry(v);
+		if (events_pending(v))
+			events_before_entry_slow(v);
 		msr_before_entry(v);
 		int rc = vmx_enter(v);
 		uint64_t t0 = rdtsc();
@@ -175,7 +176,8 @@ void vmx_vcpu_run(struct vcpu *v)
 			break;
 		}
 		e.idt_vectoring_info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
-		events_requeue_vectoring(v, e.idt_vectoring_info);
+		if (e.idt_vectoring_info & INTR_INFO_VALID)
+			events_requeue_vectoring(v, e.idt_vectoring_info);
 
 		const struct exit_handler *h =
 			e.reason < EXIT_REASON_TABLE_SIZE ? &exit_handlers[e.reason] : NULL;
