@@ -44,3 +44,9 @@ guest_checks() {
 	echo "  ok   $1: $p guest checks passed"
 	if [ "$p" -eq 0 ]; then fail "$1: the guest reported no checks"; fi
 }
+
+# mkiso ISO ARGS...: build an ISO with scripts/mkiso.sh; a failure is a
+# failed test (the boot that follows would only show an empty log).
+mkiso() {
+	if ! scripts/mkiso.sh "$@"; then fail "building $1"; fi
+}

@@ -2,7 +2,7 @@
 # guest's own checks, its exit code.
 iso=$T/basic.iso
 log=$T/basic.serial
-scripts/mkiso.sh $iso "loglevel=info" $B/guests/basic.elf "name=basic mem=32M"
+mkiso $iso "loglevel=info" $B/guests/basic.elf "name=basic mem=32M"
 scripts/bochs.sh $iso $log 300
 expect "basic: banner" $log '^TextbookHV [0-9.]+ - a bare-metal VT-x hypervisor'
 expect "basic: memory map printed" $log '^  [0-9a-f]{16}-[0-9a-f]{16} available'

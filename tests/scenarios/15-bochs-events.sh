@@ -2,7 +2,7 @@
 # events guest from inside (right vector, error code, RIP, order).
 iso=$T/events.iso
 log=$T/events.serial
-scripts/mkiso.sh $iso "loglevel=info" $B/guests/events.elf "name=events mem=16M"
+mkiso $iso "loglevel=info" $B/guests/events.elf "name=events mem=16M"
 scripts/bochs.sh $iso $log 300
 guest_checks "events" $log events
 expect "events: guest summary" $log '^\[events\] RESULT: [0-9]+ passed, 0 failed'

@@ -6,7 +6,7 @@ iso=$T/hostile.iso
 log=$T/hostile.serial
 head -c 300 $B/guests/basic.elf > $T/truncated.elf
 { printf 'this is not an ELF file\n'; head -c 200 /dev/zero; } > $T/garbage.elf
-scripts/mkiso.sh $iso "loglevel=info" \
+mkiso $iso "loglevel=info" \
 	$T/truncated.elf "name=truncated" \
 	$T/garbage.elf "name=garbage" \
 	$B/guests/basic.elf "name=badcfg mem=lots" \

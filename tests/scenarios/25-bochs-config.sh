@@ -16,7 +16,7 @@ vm name=nokernel mem=8M kernel=nothere.elf
 vm name=mb1 kernel=mb1.bin
 vm name=plain mem=8M kernel=basic.elf   # a comment after a valid line
 EOC
-scripts/mkiso.sh $iso "loglevel=info" $T/vms.conf "config" $B/guests/mb1.bin "mb1.bin" \
+mkiso $iso "loglevel=info" $T/vms.conf "config" $B/guests/mb1.bin "mb1.bin" \
 	$B/guests/mb2.elf "mb2.elf" $B/guests/basic.elf "basic.elf" $T/mod1.txt "mod1.txt" \
 	$T/mod2.txt "mod2.txt"
 scripts/bochs.sh $iso $log 300

@@ -2,7 +2,7 @@
 # one line, and ends the emulator through isa-debug-exit.
 iso=$T/novtx.iso
 log=$T/novtx.serial
-scripts/mkiso.sh $iso "loglevel=info" $B/guests/basic.elf "name=basic"
+mkiso $iso "loglevel=info" $B/guests/basic.elf "name=basic"
 timeout 120 qemu-system-x86_64 -machine pc -accel tcg -cpu qemu64 -m 256 -cdrom $iso \
 	-display none -serial file:$log -monitor none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 >/dev/null 2>&1

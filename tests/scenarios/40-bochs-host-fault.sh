@@ -2,7 +2,7 @@
 # then stops the machine (selftest=host-fault executes UD2 in the hypervisor).
 iso=$T/hostfault.iso
 log=$T/hostfault.serial
-scripts/mkiso.sh $iso "selftest=host-fault" $B/guests/basic.elf "name=never"
+mkiso $iso "selftest=host-fault" $B/guests/basic.elf "name=never"
 scripts/bochs.sh $iso $log 120
 expect "host-fault: vector named" $log '^\[hv PANIC\] host exception 6 \(#UD invalid opcode\), error code 0x0'
 expect "host-fault: RIP and CR2 shown" $log '^  RSP [0-9a-f]{16}  SS 0010  CR2 [0-9a-f]{16}'
