@@ -509,6 +509,19 @@ static void handle_ept_misconfig(struct vcpu *v, const struct vmexit *e)
 	vcpu_stop_with_dump(v, e, "EPT misconfiguration (a hypervisor bug in the EPT entries)");
 }
 
+/* Exits whose VM-execution control this hypervisor leaves off, so the
+ * instruction runs natively in the guest: INVLPG and INVPCID (EPT and VPID
+ * make guest TLB management safe), RDTSC/RDTSCP (TSC offsetting), PAUSE,
+ * MOV DR (debug registers are the guest's while it runs), RDRAND/RDSEED,
+ * descriptor-table accesses, and the APIC-virtualization exits (no virtual
+ * APIC yet). One of these arriving means the VMCS is not what vmx/vmcs_setup.c
+ * built, or the CPU misbehaves: stop the VM and say which. */
+static void handle_not_enabled(struct vcpu *v, const struct vmexit *e)
+{
+	vcpu_stop_with_dump(v, e, "VM exit for an instruction whose exiting control is off "
+			    "(a hypervisor or CPU bug)");
+}
+
 #define H(fn, needs) { fn, needs }
 const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE] = {
 	[EXIT_REASON_EXCEPTION_NMI] = H(handle_exception, NEED_INTR_INFO),
@@ -549,4 +562,26 @@ const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE] = {
 	[EXIT_REASON_PREEMPTION_TIMER] = H(handle_preemption_timer, 0),
 	[EXIT_REASON_WBINVD] = H(handle_wbinvd, NEED_INSTRUCTION_LEN),
 	[EXIT_REASON_XSETBV] = H(handle_xsetbv, NEED_INSTRUCTION_LEN),
+
+	[EXIT_REASON_INVLPG] = H(handle_not_enabled, 0),
+	[EXIT_REASON_RDTSC] = H(handle_not_enabled, 0),
+	[EXIT_REASON_DR_ACCESS] = H(handle_not_enabled, 0),
+	[EXIT_REASON_PAUSE] = H(handle_not_enabled, 0),
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = H(handle_not_enabled, 0),
+	[EXIT_REASON_APIC_ACCESS] = H(handle_not_enabled, 0),
+	[EXIT_REASON_VIRTUALIZED_EOI] = H(handle_not_enabled, 0),
+	[EXIT_REASON_GDTR_IDTR_ACCESS] = H(handle_not_enabled, 0),
+	[EXIT_REASON_LDTR_TR_ACCESS] = H(handle_not_enabled, 0),
+	[EXIT_REASON_RDTSCP] = H(handle_not_enabled, 0),
+	[EXIT_REASON_APIC_WRITE] = H(handle_not_enabled, 0),
+	[EXIT_REASON_RDRAND] = H(handle_not_enabled, 0),
+	[EXIT_REASON_INVPCID] = H(handle_not_enabled, 0),
+	[EXIT_REASON_RDSEED] = H(handle_not_enabled, 0),
+	[EXIT_REASON_PML_FULL] = H(handle_not_enabled, 0),
+	[EXIT_REASON_XSAVES] = H(handle_not_enabled, 0),
+	[EXIT_REASON_XRSTORS] = H(handle_not_enabled, 0),
+	/* Not listed (so reported as unhandled, by name): SMIs and RSM (no SMM
+	 * here), ENCLS/ENCLV/PCONFIG/SEAMCALL/TDCALL (SGX, TDX), SPP, UMWAIT/
+	 * TPAUSE, LOADIWKEY, ENQCMD, bus lock, instruction timeout and the MSR
+	 * list instructions, none of which we enable or offer. */
 };

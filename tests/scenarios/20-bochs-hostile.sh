@@ -13,6 +13,7 @@ mkiso $iso "loglevel=info" \
 	$B/guests/basic.elf "name=huge mem=2G" \
 	$B/guests/triple.elf "name=triple mem=8M" \
 	$B/guests/wild.elf "name=wild mem=8M" \
+	$B/guests/taskswitch.elf "name=taskswitch mem=8M" \
 	$B/guests/basic.elf "name=survivor mem=16M"
 scripts/bochs.sh $iso $log 300
 expect "hostile: truncated ELF refused" $log 'VM truncated refused: its guest image is invalid: a segment.s data lies outside the file'
@@ -22,6 +23,8 @@ expect "hostile: VM too large for memory refused" $log 'VM huge refused: cannot 
 expect "hostile: triple fault stops that VM" $log 'VM triple stopped: guest triple fault'
 expect "hostile: triple fault dump shows RIP" $log '^  RIP [0-9a-f]{16}'
 expect "hostile: wild jump stops that VM" $log 'VM wild stopped: guest jumped to guest-physical 0xd0000000, outside its RAM'
+expect "hostile: task switch refused, naming the selector" $log 'VM taskswitch stopped: hardware task switch to TSS selector 0x18 by JMP is not emulated'
+expect "hostile: a failed VM's last exits are printed" $log 'VM taskswitch vCPU 0: last [0-9]+ exits'
 guest_checks "hostile: survivor" $log survivor
 expect "hostile: survivor finished" $log 'VM survivor finished with exit code 0'
-expect "hostile: summary" $log 'all VMs done: 3 ran, 2 failed, 4 refused'
+expect "hostile: summary" $log 'all VMs done: 4 ran, 3 failed, 4 refused'

@@ -45,7 +45,7 @@ static void irq_hook(struct exc_frame *f)
 
 /* --- faulting instructions, each with a label for its address --- */
 extern const char rdmsr_insn[], vmxoff_insn[], rdpmc_insn[], monitor_insn[], mwait_insn[],
-	getsec_insn[];
+	getsec_insn[], vmread_insn[], vmlaunch_insn[], invept_insn[], vmptrst_insn[];
 
 static void do_rdmsr_bogus(void *a)
 {
@@ -78,6 +78,30 @@ static void do_getsec(void *a)
 	__asm__ volatile("getsec_insn: getsec" : : "a"(0) : "ebx", "ecx", "edx");
 }
 
+/* The VMX instructions: VM exits in a guest, undefined opcodes for one
+ * that sees no VMX (SDM 26.1.2, 31.3). */
+static uint64_t vmx_operand[2];
+static void do_vmread(void *a)
+{
+	(void)a;
+	__asm__ volatile("vmread_insn: vmread %%eax, %%ebx" : : "a"(0x681e) : "ebx", "cc");
+}
+static void do_vmlaunch(void *a)
+{
+	(void)a;
+	__asm__ volatile("vmlaunch_insn: vmlaunch" ::: "cc");
+}
+static void do_invept(void *a)
+{
+	(void)a;
+	__asm__ volatile("invept_insn: invept %0, %%eax" : : "m"(vmx_operand), "a"(1) : "cc");
+}
+static void do_vmptrst(void *a)
+{
+	(void)a;
+	__asm__ volatile("vmptrst_insn: vmptrst %0" : "=m"(vmx_operand[0]) : : "cc");
+}
+
 static void expect_fault(const char *name, void (*fn)(void *), const char *insn, unsigned len,
 			 int vector, bool check_error)
 {
@@ -99,6 +123,10 @@ static void check_exceptions(void)
 	expect_fault("#UD for MONITOR", do_monitor, monitor_insn, 3, 6, false);
 	expect_fault("#UD for MWAIT", do_mwait, mwait_insn, 3, 6, false);
 	expect_fault("#UD for GETSEC (no SMX)", do_getsec, getsec_insn, 2, 6, false);
+	expect_fault("#UD for VMREAD", do_vmread, vmread_insn, 3, 6, false);
+	expect_fault("#UD for VMLAUNCH", do_vmlaunch, vmlaunch_insn, 3, 6, false);
+	expect_fault("#UD for INVEPT", do_invept, invept_insn, 9, 6, false);
+	expect_fault("#UD for VMPTRST", do_vmptrst, vmptrst_insn, 7, 6, false);
 }
 
 extern const char after_sti_nop[];
