@@ -96,14 +96,16 @@ UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c ept/
 
 # Sources only some tests link, as UNIT_EXTRA_<test>: the exit handlers run
 # against the fake hardware of tests/unit/fake_hw.c.
-UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/vmcs.c \
+UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/vmcs.c vmx/entry_check.c \
                               lib/log.c tests/unit/fake_hw.c
+UNIT_EXTRA_test_entry_check := vmx/entry_check.c
 
 $(B)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_SRCS) $(UNIT_EXTRA_$*) -lcmocka
 
 $(B)/unit/test_exit_table: $(UNIT_EXTRA_test_exit_table)
+$(B)/unit/test_entry_check: vmx/entry_check.c
 
 unit-test: $(UNIT_TESTS)
 	@tests/run_unit.sh $(UNIT_TESTS)

@@ -110,6 +110,7 @@ static void launch(const struct vm_config *cfg, const struct guest_boot_params *
 	if (!vm_run(vm))
 		t->failed++;
 	vm_report(vm);
+	vm_destroy(vm);
 }
 
 /* Without a configuration file: every module is a guest kernel with its VM

@@ -112,6 +112,27 @@ bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *perm
 	return false;
 }
 
+static void free_level(struct ept *e, uint64_t table_pa, int level,
+		       void (*free_table)(void *ctx, uint64_t pa))
+{
+	uint64_t *table = table_at(e, table_pa);
+	for (unsigned i = 0; level > 0 && i < 512; i++) {
+		uint64_t ent = table[i];
+		if ((ent & EPT_RWX) && !(ent & EPT_LARGE_PAGE))
+			free_level(e, ent & EPT_ADDR_MASK, level - 1, free_table);
+	}
+	free_table(e->ops->ctx, table_pa);
+	e->tables--;
+}
+
+void ept_destroy(struct ept *e, void (*free_table)(void *ctx, uint64_t pa))
+{
+	if (e->pml4_pa)
+		free_level(e, e->pml4_pa, 3, free_table);
+	e->pml4_pa = 0;
+	e->leaves[0] = e->leaves[1] = e->leaves[2] = 0;
+}
+
 uint64_t ept_pointer(const struct ept *e)
 {
 	return e->pml4_pa | EPTP_PWL4 | EPTP_MEMTYPE_WB;

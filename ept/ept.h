@@ -50,6 +50,9 @@ bool ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t len, uint64_t p
 bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *perms,
 		uint64_t *page_size);
 uint64_t ept_pointer(const struct ept *e);
+/* Hand every paging-structure page back through free_table (not the memory
+ * the tables map). The ept is empty afterwards. */
+void ept_destroy(struct ept *e, void (*free_table)(void *ctx, uint64_t pa));
 
 /* EPT-violation exit qualification (SDM 28.2.1, Table 28-7). */
 #define EPT_VIOL_READ BIT(0)

@@ -11,7 +11,7 @@
 #include "lib/string.h"
 
 static struct vm vms[VM_MAX];
-static unsigned vm_count;
+static unsigned vm_next_id;
 
 static uint64_t ept_alloc_table(void *ctx)
 {
@@ -24,6 +24,12 @@ static void *ept_phys_to_virt(void *ctx, uint64_t pa)
 {
 	(void)ctx;
 	return phys_to_virt(pa);
+}
+
+static void ept_free_table(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	page_free(phys_to_virt(pa), 1);
 }
 
 static const struct ept_ops host_ept_ops = { ept_alloc_table, ept_phys_to_virt, NULL };
@@ -94,14 +100,17 @@ static bool setup_devices(struct vm *vm)
 
 struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot)
 {
-	if (vm_count == VM_MAX) {
-		pr_err("VM %s refused: at most %u VMs", cfg->name, VM_MAX);
+	struct vm *vm = NULL;
+	for (unsigned i = 0; i < VM_MAX && !vm; i++)
+		if (vms[i].state == VM_STATE_FREE)
+			vm = &vms[i];
+	if (!vm) {
+		pr_err("VM %s refused: at most %u VMs exist at once", cfg->name, VM_MAX);
 		return NULL;
 	}
-	struct vm *vm = &vms[vm_count];
 	memset(vm, 0, sizeof(*vm));
 	hv_snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
-	vm->id = vm_count;
+	vm->id = vm_next_id;
 
 	/* Guest RAM: one contiguous, 2 MiB-aligned block, so EPT can map it
 	 * with 2 MiB (or 1 GiB) pages. */
@@ -134,7 +143,9 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 
 	vm->vcpu.vm = vm;
 	vm->vcpu.id = 0;
-	vm->vcpu.vpid = (uint16_t)(vm->id + 1); /* VPID 0 is the host's (SDM 29.1) */
+	/* VPID 0 is the host's (SDM 29.1); ids are never reused, so neither are
+	 * VPIDs until they wrap past 65535 VMs. */
+	vm->vcpu.vpid = (uint16_t)(vm->id % 0xffff + 1);
 	pr_info("VM %s: %llu MiB RAM at host 0x%llx, EPT %u tables (%llu x 1G, %llu x 2M, %llu x 4K "
 		"leaves)", vm->name, (unsigned long long)(cfg->mem >> 20),
 		(unsigned long long)vm->ram_hpa, vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
@@ -148,12 +159,30 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	vm->entry_eax = gb.eax;
 	vm->entry_ebx = gb.ebx;
 	hv_snprintf(vm->selftest, sizeof(vm->selftest), "%s", cfg->selftest);
-	vm_count++;
+	vm_next_id++;
 	return vm;
 
 fail:
+	if (vm->ept.pml4_pa)
+		ept_destroy(&vm->ept, ept_free_table);
 	page_free(ram, cfg->mem / PAGE_SIZE);
+	vm->state = VM_STATE_FREE;
 	return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	/* Its TLB entries are tagged with its EPTP and VPID: a later VM reusing
+	 * the same table pages invalidates them before its first entry
+	 * (vmx_vcpu_setup). */
+	if (vm->vcpu.vmcs) {
+		vmx_vcpu_release(&vm->vcpu);
+		page_free(vm->vcpu.vmcs, 1);
+	}
+	ept_destroy(&vm->ept, ept_free_table);
+	page_free(vm->mem.hva, vm->mem.size / PAGE_SIZE);
+	memset(vm, 0, sizeof(*vm));
+	vm->state = VM_STATE_FREE;
 }
 
 bool vm_run(struct vm *vm)

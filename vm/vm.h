@@ -12,7 +12,7 @@
 #include "vmx/exit_reasons.h"
 
 #define VM_NAME_MAX 32
-#define VM_MAX 4
+#define VM_MAX 8 /* VMs that exist at once */
 #define VM_CONSOLE_LINE 160
 #define VCPU_TRACE_LEN 32
 
@@ -76,7 +76,8 @@ struct vcpu {
 	uint64_t apic_base;
 };
 
-enum vm_state { VM_STATE_READY, VM_STATE_RUNNING, VM_STATE_STOPPED };
+/* FREE: the slot holds no VM (vm/vm.c reuses it). */
+enum vm_state { VM_STATE_FREE, VM_STATE_READY, VM_STATE_RUNNING, VM_STATE_STOPPED };
 
 struct vm {
 	char name[VM_NAME_MAX];

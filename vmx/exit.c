@@ -6,6 +6,7 @@
 #include "vmx/vmcs_diag.h"
 #include "vmx/msr.h"
 #include "vmx/events.h"
+#include "vmx/entry_check.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -128,6 +129,44 @@ static void handle_unknown_exit(struct vcpu *v, const struct vmexit *e)
 	vcpu_stop_with_dump(v, e, why);
 }
 
+static uint64_t read_current_vmcs(void *ctx, uint32_t field)
+{
+	(void)ctx;
+	return vmcs_read(field);
+}
+
+/* Our own software check of SDM 27.2 and 27.3 finds the rule the VMCS
+ * breaks and says it in words (vmx/entry_check.c, docs/entry-failures.md).
+ * After exit reason 33 only guest state can be at fault; after a
+ * VMfailValid, controls or host state are. */
+static void explain_entry_failure(struct vcpu *v, bool guest_state)
+{
+	struct cpuid_regs r;
+	cpuid_count(0x80000000, 0, &r);
+	unsigned maxphy = 36, maxlin = 48;
+	if (r.eax >= 0x80000008) {
+		cpuid_count(0x80000008, 0, &r);
+		maxphy = r.eax & 0xff;
+		maxlin = (r.eax >> 8) & 0xff;
+	}
+	struct entry_check_input in = {
+		.read = read_current_vmcs,
+		.caps = &vmx_caps,
+		.phys_addr_width = maxphy,
+		.linear_addr_width = maxlin,
+	};
+	struct entry_check_result res;
+	char line[400];
+	bool found = guest_state ? entry_check_guest(&in, &res) : entry_check_all(&in, &res);
+	if (found) {
+		entry_check_format(&res, line, sizeof(line));
+		pr_err("VM %s: VM entry check: %s", v->vm->name, line);
+	} else {
+		pr_err("VM %s: VM entry check: no rule this checker knows is broken; the VMCS follows",
+		       v->vm->name);
+	}
+}
+
 static void report_entry_failure(struct vcpu *v, int rc)
 {
 	if (rc == 2) {
@@ -137,6 +176,8 @@ static void report_entry_failure(struct vcpu *v, int rc)
 	uint32_t err = (uint32_t)vmcs_read(VMCS_VM_INSTRUCTION_ERROR);
 	vm_stop(v->vm, true, "VM entry failed: VM-instruction error %u (%s)", err,
 		vm_instruction_error_name(err));
+	if (err == 7 || err == 8)
+		explain_entry_failure(v, false);
 	vmcs_dump();
 }
 
@@ -172,6 +213,8 @@ void vmx_vcpu_run(struct vcpu *v)
 			vm_stop(vm, true, "VM entry failed: %s (exit reason %u), qualification 0x%llx",
 				d ? d : "unknown", e.reason,
 				(unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
+			if (e.reason == EXIT_REASON_ENTRY_FAIL_GUEST_STATE)
+				explain_entry_failure(v, true);
 			vmcs_dump();
 			break;
 		}

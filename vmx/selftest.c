@@ -15,7 +15,7 @@ static const struct breakage breakages[] = {
 	{ "break-cr0-pg-without-pe", VMCS_GUEST_CR0, ~CR0_PE, CR0_PG },
 	{ "break-cr4-vmxe", VMCS_GUEST_CR4, ~CR4_VMXE, 0 },
 	{ "break-rflags-bit1", VMCS_GUEST_RFLAGS, ~RFLAGS_FIXED, 0 },
-	{ "break-cs-type", VMCS_GUEST_CS_AR_BYTES, ~0xfULL, 0x3 },     /* a data segment in CS */
+	{ "break-cs-type", VMCS_GUEST_CS_AR_BYTES, ~0xfULL, 0x1 },     /* read-only data in CS */
 	{ "break-tr-type", VMCS_GUEST_TR_AR_BYTES, ~0xfULL, 0x1 },     /* 16-bit available TSS */
 	{ "break-ss-present", VMCS_GUEST_SS_AR_BYTES, ~0x80ULL, 0 },   /* usable but not present */
 	{ "break-ldtr-usable", VMCS_GUEST_LDTR_AR_BYTES, 0, 0x0082 | BIT(7) | BIT(4) }, /* S=1 LDT */

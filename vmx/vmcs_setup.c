@@ -237,3 +237,10 @@ bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)
 	vmx_invalidate_vm_tlbs(ept_pointer(&v->vm->ept), v->vpid);
 	return true;
 }
+
+void vmx_vcpu_release(struct vcpu *v)
+{
+	/* VMCLEAR writes any VMCS data the CPU caches back to memory and makes
+	 * the VMCS inactive; only then may its page be freed. */
+	__asm__ volatile("vmclear %0" ::"m"(v->vmcs_pa) : "cc", "memory");
+}

@@ -1812,6 +1812,178 @@ TEST(pdpte_beyond_width)
 	expect_rule(S_GUEST_PDPTE, "a present PDPTE must have reserved bits", "GUEST_PDPTE0");
 }
 
+TEST(secondary_required_bit_clear)
+{
+	/* No real CPU forces a secondary control to 1; the rule still exists. */
+	caps.procbased2 |= SEC_WBINVD_EXITING;
+	expect_rule(S_EXEC, "secondary processor-based controls must set every bit the capability MSR requires",
+		    "SECONDARY_VM_EXEC_CONTROL");
+}
+
+TEST(msr_bitmap_beyond_width)
+{
+	or_bits(CPU, CPU_USE_MSR_BITMAPS);
+	set(VMCS_MSR_BITMAP, 1ULL << 44);
+	expect_rule(S_EXEC, "MSR-bitmap address must not set bits beyond", "MSR_BITMAP");
+}
+
+TEST(msr_bitmap_above_4g_with_32_bit_vmx_addresses)
+{
+	caps.basic |= BIT(48); /* IA32_VMX_BASIC[48]: VMX structures below 4 GiB */
+	or_bits(CPU, CPU_USE_MSR_BITMAPS);
+	set(VMCS_MSR_BITMAP, 1ULL << 32);
+	expect_rule(S_EXEC, "MSR-bitmap address must not set bits beyond", "MSR_BITMAP");
+}
+
+TEST(virtual_apic_page_beyond_width)
+{
+	tpr_shadow();
+	set(VMCS_VIRTUAL_APIC_PAGE_ADDR, 0xff00000000ULL << 8);
+	expect_rule(S_EXEC, "virtual-APIC address must not set bits beyond", "VIRTUAL_APIC_PAGE_ADDR");
+}
+
+TEST(apic_access_page_beyond_width)
+{
+	or_bits(SEC, SEC_VIRTUALIZE_APIC_ACCESSES);
+	set(VMCS_APIC_ACCESS_ADDR, 0x10000000000ULL);
+	expect_rule(S_EXEC, "APIC-access address must not set bits beyond", "APIC_ACCESS_ADDR");
+}
+
+TEST(posted_interrupts_without_acknowledge_on_exit)
+{
+	tpr_shadow();
+	or_bits(SEC, SEC_VIRTUAL_INTERRUPT_DELIVERY);
+	or_bits(PIN, PIN_POSTED_INTERRUPTS);
+	clear_bits(EXIT, EXIT_ACK_INTERRUPT_ON_EXIT);
+	expect_rule(S_EXEC, "\"process posted interrupts\" requires \"acknowledge interrupt on exit\"",
+		    "VM_EXIT_CONTROLS");
+}
+
+TEST(posted_interrupt_descriptor_beyond_width)
+{
+	tpr_shadow();
+	or_bits(SEC, SEC_VIRTUAL_INTERRUPT_DELIVERY);
+	or_bits(PIN, PIN_POSTED_INTERRUPTS);
+	set(VMCS_POSTED_INTR_NOTIFICATION_VECTOR, 0xf2);
+	set(VMCS_POSTED_INTR_DESC_ADDR, (1ULL << 50) | 0x9000);
+	expect_rule(S_EXEC, "posted-interrupt descriptor address must not set bits beyond",
+		    "POSTED_INTR_DESC_ADDR");
+}
+
+TEST(pml_address_beyond_width)
+{
+	or_bits(SEC, SEC_ENABLE_PML);
+	set(VMCS_PML_ADDRESS, 1ULL << 40);
+	expect_rule(S_EXEC, "PML address must not set bits beyond", "PML_ADDRESS");
+}
+
+TEST(eptp_switching_without_ept)
+{
+	clear_bits(SEC, SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST);
+	or_bits(SEC, SEC_ENABLE_VM_FUNCTIONS);
+	set(VMCS_VM_FUNCTION_CONTROLS, 1);
+	expect_rule(S_EXEC, "EPTP switching requires \"enable EPT\"", "VM_FUNCTION_CONTROLS");
+}
+
+TEST(eptp_list_beyond_width)
+{
+	or_bits(SEC, SEC_ENABLE_VM_FUNCTIONS);
+	set(VMCS_VM_FUNCTION_CONTROLS, 1);
+	set(VMCS_EPTP_LIST_ADDR, 1ULL << 63);
+	expect_rule(S_EXEC, "EPTP-list address must not set bits beyond", "EPTP_LIST_ADDR");
+}
+
+TEST(vmread_bitmap_beyond_width)
+{
+	or_bits(SEC, SEC_VMCS_SHADOWING);
+	set(VMCS_VMREAD_BITMAP, 1ULL << 42);
+	set(VMCS_VMWRITE_BITMAP, 0xb000);
+	expect_rule(S_EXEC, "VMREAD/VMWRITE-bitmap addresses must not set bits beyond", "VMREAD_BITMAP");
+}
+
+TEST(ve_information_address_beyond_width)
+{
+	or_bits(SEC, SEC_EPT_VIOLATION_VE);
+	set(VMCS_VE_INFO_ADDR, 1ULL << 40);
+	expect_rule(S_EXEC, "virtualization-exception information address must not set bits beyond",
+		    "VE_INFO_ADDR");
+}
+
+TEST(exit_msr_store_beyond_width)
+{
+	set(VMCS_VM_EXIT_MSR_STORE_COUNT, 1);
+	set(VMCS_VM_EXIT_MSR_STORE_ADDR, 1ULL << 40);
+	expect_rule(S_EXIT, "VM-exit MSR-store address must not set bits beyond", "VM_EXIT_MSR_STORE_ADDR");
+}
+
+TEST(exit_msr_store_area_ends_beyond_width)
+{
+	set(VMCS_VM_EXIT_MSR_STORE_COUNT, 4);
+	set(VMCS_VM_EXIT_MSR_STORE_ADDR, (1ULL << 40) - 32);
+	expect_rule(S_EXIT, "last byte of the VM-exit MSR-store area", "VM_EXIT_MSR_STORE_ADDR");
+}
+
+TEST(exit_msr_store_count_above_recommended_maximum)
+{
+	caps.misc |= 1ULL << 25; /* 1024 recommended */
+	set(VMCS_VM_EXIT_MSR_STORE_COUNT, 1025);
+	set(VMCS_VM_EXIT_MSR_STORE_ADDR, 0x100000);
+	expect_rule("SDM A.6", "VM-exit MSR-store count should not exceed", "VM_EXIT_MSR_STORE_COUNT");
+}
+
+TEST(exit_msr_load_unaligned)
+{
+	set(VMCS_VM_EXIT_MSR_LOAD_COUNT, 3);
+	set(VMCS_VM_EXIT_MSR_LOAD_ADDR, 0x1001);
+	expect_rule(S_EXIT, "VM-exit MSR-load address must be 16-byte aligned", "VM_EXIT_MSR_LOAD_ADDR");
+}
+
+TEST(entry_msr_load_beyond_width)
+{
+	set(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 1);
+	set(VMCS_VM_ENTRY_MSR_LOAD_ADDR, 1ULL << 48);
+	expect_rule(S_ENTRY, "VM-entry MSR-load address must not set bits beyond", "VM_ENTRY_MSR_LOAD_ADDR");
+}
+
+TEST(entry_msr_load_area_ends_beyond_width)
+{
+	set(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 2);
+	set(VMCS_VM_ENTRY_MSR_LOAD_ADDR, (1ULL << 40) - 16);
+	expect_rule(S_ENTRY, "last byte of the VM-entry MSR-load area", "VM_ENTRY_MSR_LOAD_ADDR");
+}
+
+TEST(entry_msr_load_count_above_recommended_maximum)
+{
+	set(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 600);
+	set(VMCS_VM_ENTRY_MSR_LOAD_ADDR, 0x200000);
+	expect_rule("SDM A.6", "VM-entry MSR-load count should not exceed", "VM_ENTRY_MSR_LOAD_COUNT");
+}
+
+/* Entry to SMM fails the controls first (27.2.1.3); the guest-state rules
+ * about it are reached by checking the guest state alone. */
+static void expect_guest_rule(const char *rule_part, const char *field)
+{
+	struct entry_check_input in = input();
+	struct entry_check_result r;
+	assert_true(entry_check_guest(&in, &r));
+	if (!strstr(r.rule, rule_part) || strcmp(r.sdm, S_GUEST_STATE) != 0 || !strstr(r.detail, field))
+		fail_msg("got \"%s\" (%s: %s); expected \"%s\"", r.rule, r.sdm, r.detail, rule_part);
+	assert_int_equal(r.area, ENTRY_CHECK_GUEST);
+}
+
+TEST(wait_for_sipi_with_entry_to_smm)
+{
+	or_bits(ENTRY, ENTRY_ENTRY_TO_SMM);
+	set(VMCS_GUEST_ACTIVITY_STATE, 3);
+	expect_guest_rule("wait-for-SIPI state is not allowed with \"entry to SMM\"", "GUEST_ACTIVITY_STATE");
+}
+
+TEST(entry_to_smm_without_smi_blocking)
+{
+	or_bits(ENTRY, ENTRY_ENTRY_TO_SMM);
+	expect_guest_rule("\"entry to SMM\" requires blocking by SMI", "GUEST_INTERRUPTIBILITY_INFO");
+}
+
 /* --- Order and output ---------------------------------------------------------------- */
 
 TEST(controls_are_reported_before_host_and_guest)
@@ -2068,6 +2240,28 @@ int main(void)
 		/* 27.3.1.6 */
 		T(pdpte_reserved_bits),
 		T(pdpte_beyond_width),
+		/* more address, count and SMM rules */
+		T(secondary_required_bit_clear),
+		T(msr_bitmap_beyond_width),
+		T(msr_bitmap_above_4g_with_32_bit_vmx_addresses),
+		T(virtual_apic_page_beyond_width),
+		T(apic_access_page_beyond_width),
+		T(posted_interrupts_without_acknowledge_on_exit),
+		T(posted_interrupt_descriptor_beyond_width),
+		T(pml_address_beyond_width),
+		T(eptp_switching_without_ept),
+		T(eptp_list_beyond_width),
+		T(vmread_bitmap_beyond_width),
+		T(ve_information_address_beyond_width),
+		T(exit_msr_store_beyond_width),
+		T(exit_msr_store_area_ends_beyond_width),
+		T(exit_msr_store_count_above_recommended_maximum),
+		T(exit_msr_load_unaligned),
+		T(entry_msr_load_beyond_width),
+		T(entry_msr_load_area_ends_beyond_width),
+		T(entry_msr_load_count_above_recommended_maximum),
+		T(wait_for_sipi_with_entry_to_smm),
+		T(entry_to_smm_without_smi_blocking),
 		/* order and output */
 		T(controls_are_reported_before_host_and_guest),
 		T(host_is_reported_before_guest),
