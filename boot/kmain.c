@@ -150,7 +150,7 @@ static void report_config_error(void *ctx, unsigned line, const char *message)
 static void launch_from_config_file(const struct boot_info *bi, const struct mb2_module *config,
 				    struct launch_totals *t)
 {
-	static struct vm_config cfgs[VM_MAX * 2];
+	static struct vm_config cfgs[64]; /* VMs run one after another: many may be listed */
 	unsigned n = vm_config_parse_file(phys_to_virt(config->start), config->end - config->start,
 					  cfgs, ARRAY_SIZE(cfgs), report_config_error, t);
 	pr_info("configuration file: %u valid VM definitions", n);

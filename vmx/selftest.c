@@ -26,7 +26,8 @@ static const struct breakage breakages[] = {
 	{ "break-dr7-high", VMCS_GUEST_DR7, ~0ULL, 1ULL << 40 },
 	{ "break-host-tr", VMCS_HOST_TR_SELECTOR, 0, 0 },
 	{ "break-host-rip", VMCS_HOST_RIP, 0, 0x0000800000000000ULL }, /* not canonical */
-	{ "break-entry-intr-info", VMCS_VM_ENTRY_INTR_INFO, 0, 0x80000000u | (7u << 8) }, /* reserved type */
+	/* #UD with an error code (Bochs panics on the reserved type 7 instead). */
+	{ "break-entry-intr-info", VMCS_VM_ENTRY_INTR_INFO, 0, 0x80000000u | BIT(11) | (3u << 8) | 6 },
 	{ "break-cr3-target-count", VMCS_CR3_TARGET_COUNT, 0, 5 },
 };
 
