@@ -481,6 +481,42 @@ static void test_allocation_failure(void **state)
 
 /* --- Violation descriptions ------------------------------------------------------ */
 
+/* ept_destroy hands back every table page exactly once, none twice. */
+static uint64_t freed[64];
+static unsigned freed_count;
+
+static void record_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < freed_count; i++)
+		if (freed[i] == pa)
+			fail_msg("table page 0x%llx freed twice", (unsigned long long)pa);
+	assert_true(freed_count < 64);
+	freed[freed_count++] = pa;
+}
+
+static void test_destroy_frees_every_table(void **state)
+{
+	struct ept *e = init(state, true, false);
+	/* 4 KiB leaves here and there and a 2 MiB leaf: PML4, PDPTs, PDs, PTs. */
+	assert_true(ept_map(e, 0, FAKE_BASE + GiB(1), MiB(2), EPT_RWX, EPT_MEMTYPE_WB));
+	assert_true(ept_map(e, MiB(4) + PAGE_SIZE, FAKE_BASE + GiB(2), PAGE_SIZE, EPT_READ, EPT_MEMTYPE_WB));
+	assert_true(ept_map(e, GiB(600), FAKE_BASE + GiB(3), PAGE_SIZE, EPT_RWX, EPT_MEMTYPE_UC));
+	unsigned tables = e->tables;
+	assert_int_equal(tables, arena_used(state));
+	freed_count = 0;
+	ept_destroy(e, record_free);
+	assert_int_equal(freed_count, tables);
+	assert_int_equal(e->tables, 0);
+	assert_int_equal(e->pml4_pa, 0);
+	/* Every freed page is a page the arena handed out, the PML4 last. */
+	for (unsigned i = 0; i < freed_count; i++) {
+		assert_true(freed[i] >= FAKE_BASE && freed[i] < FAKE_BASE + tables * PAGE_SIZE);
+		assert_int_equal(freed[i] & 0xfff, 0);
+	}
+	assert_int_equal(freed[freed_count - 1], FAKE_BASE);
+}
+
 static void assert_describes(uint64_t qual, const char *expected)
 {
 	char buf[128];
@@ -543,6 +579,7 @@ int main(void)
 		T(test_refuse_overlap),
 		T(test_large_leaf_over_empty_region),
 		T(test_allocation_failure),
+		T(test_destroy_frees_every_table),
 		T(test_describe_violation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
