@@ -161,12 +161,16 @@ unsigned vm_config_parse_file(const char *text, size_t len, struct vm_config *ou
 		const char *s = p, *e = eol;
 		p = eol < end ? eol + 1 : end;
 
-		/* A '#' outside quotes starts a comment. */
+		/* A '#' outside a quoted value starts a comment. Quotes count only
+		 * where parse_settings takes them: right after '='. */
 		bool quoted = false;
 		for (const char *q = s; q < e; q++) {
-			if (*q == '"')
-				quoted = !quoted;
-			else if (*q == '#' && !quoted) {
+			if (quoted) {
+				if (*q == '"')
+					quoted = false;
+			} else if (*q == '"' && q > s && q[-1] == '=') {
+				quoted = true;
+			} else if (*q == '#') {
 				e = q;
 				break;
 			}
@@ -180,8 +184,12 @@ unsigned vm_config_parse_file(const char *text, size_t len, struct vm_config *ou
 				report(ctx, line, "the line holds a NUL byte");
 				goto next;
 			}
-		if (e - s < 3 || strncmp(s, "vm", 2) != 0 || !is_space(s[2])) {
+		if (e - s < 2 || strncmp(s, "vm", 2) != 0 || (e - s > 2 && !is_space(s[2]))) {
 			report(ctx, line, "expected a line starting with 'vm'");
+			continue;
+		}
+		if (e - s == 2) {
+			report(ctx, line, "a 'vm' line needs at least kernel=");
 			continue;
 		}
 		struct vm_config c;

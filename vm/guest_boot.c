@@ -67,7 +67,8 @@ struct load_plan {
 static const char *find_mb1(const uint8_t *img, uint64_t size, bool *found, struct load_plan *plan)
 {
 	*found = false;
-	for (uint64_t off = 0; off + 12 <= size && off < MB1_SEARCH; off += 4) {
+	uint64_t limit = MIN(size, MB1_SEARCH); /* the header lies wholly in the first 8 KiB */
+	for (uint64_t off = 0; off + 12 <= limit; off += 4) {
 		if (rd32(img + off) != MB1_HEADER_MAGIC)
 			continue;
 		uint32_t flags = rd32(img + off + 4), sum = rd32(img + off + 8);
@@ -83,8 +84,9 @@ static const char *find_mb1(const uint8_t *img, uint64_t size, bool *found, stru
 			       "(unknown flag in bits 0-15)";
 		plan->header_offset = off;
 		if (flags & MB1_FLAG_AOUT_KLUDGE) {
-			if (off + 32 > size)
-				return "the Multiboot header's address fields are cut off";
+			if (off + 32 > limit)
+				return "the Multiboot header's address fields are cut off (by the end of "
+				       "the file or of its first 8 KiB)";
 			plan->by_address = true;
 			plan->header_addr = rd32(img + off + 12);
 			plan->load_addr = rd32(img + off + 16);
@@ -109,7 +111,8 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 			    char *err, size_t errlen)
 {
 	*found = false;
-	for (uint64_t off = 0; off + 16 <= size && off < MB2_SEARCH; off += 8) {
+	uint64_t limit = MIN(size, MB2_SEARCH); /* the header lies wholly in the first 32 KiB */
+	for (uint64_t off = 0; off + 16 <= limit; off += 8) {
 		if (rd32(img + off) != MB2_HEADER_MAGIC)
 			continue;
 		uint32_t arch = rd32(img + off + 4), len = rd32(img + off + 8), sum = rd32(img + off + 12);
@@ -118,8 +121,8 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 		*found = true;
 		if (arch != 0)
 			return "the Multiboot2 header is not for i386 (architecture field)";
-		if (len < 24 || len > size - off)
-			return "the Multiboot2 header length runs past the image";
+		if (len < 24 || len > limit - off)
+			return "the Multiboot2 header length runs past the image or its first 32 KiB";
 		plan->header_offset = off;
 		bool saw_end = false;
 		for (uint64_t t = off + 16; t + 8 <= off + len;) {
@@ -150,6 +153,9 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 				plan->by_address = true;
 				plan->header_addr = rd32(img + t + 8);
 				plan->load_addr = rd32(img + t + 12);
+				/* -1: load the file from its beginning (spec 3.1.5). */
+				if (plan->load_addr == 0xffffffffu)
+					plan->load_addr = plan->header_addr - (uint32_t)off;
 				plan->load_end_addr = rd32(img + t + 16);
 				plan->bss_end_addr = rd32(img + t + 20);
 				break;
@@ -160,8 +166,15 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 				plan->entry_addr = rd32(img + t + 8);
 				break;
 			case MB2H_TAG_CONSOLE:
+				if (tsize < 12)
+					return "the Multiboot2 console flags tag is too short";
+				/* Bit 0: a console described in the information; we describe none. */
+				if ((rd32(img + t + 8) & 1) && !optional)
+					return "the Multiboot2 kernel requires a console described in the boot "
+					       "information, which this hypervisor does not provide";
+				break;
 			case MB2H_TAG_MODULE_ALIGN:
-				break; /* no console requirement we cannot meet; modules are page aligned */
+				break; /* modules are always page aligned */
 			case MB2H_TAG_FRAMEBUFFER:
 				if (!optional)
 					return "the Multiboot2 kernel requires a framebuffer, which this "
@@ -211,7 +224,10 @@ static const char *load_by_address(const uint8_t *img, uint64_t size, const stru
 	if (ranges_overlap(pl->load_addr, bss_end - pl->load_addr, GUEST_BOOT_INFO_GPA,
 			   GUEST_BOOT_INFO_MAX))
 		return "the kernel overlaps the boot information area";
-	if (!pl->has_entry || pl->entry_addr < pl->load_addr || pl->entry_addr >= bss_end)
+	if (!pl->has_entry)
+		return "the header gives load addresses but no entry address (Multiboot2 needs an "
+		       "entry address tag with an address tag)";
+	if (pl->entry_addr < pl->load_addr || pl->entry_addr >= bss_end)
 		return "the entry address is not inside the loaded kernel";
 	guest_write(mem, pl->load_addr, img + file_off, load_len);
 	guest_fill(mem, end, 0, bss_end - end);
@@ -354,7 +370,8 @@ static void build_mb1_info(struct info_builder *b, const struct guest_mem *m,
 
 	/* Module descriptors: start, end, string, reserved; strings follow. */
 	uint32_t mods_at = b->len;
-	ib_put(b, zero, 16 * p->module_count);
+	for (unsigned i = 0; i < p->module_count; i++)
+		ib_put(b, zero, 16); /* not 16 * count bytes of zero[]: it holds 88 */
 	for (unsigned i = 0; i < p->module_count; i++) {
 		uint32_t s = ib_string(b, p->modules[i].string);
 		ib_set32(b, mods_at + 16 * i, (uint32_t)mod_gpa[i]);
