@@ -1,0 +1,54 @@
+/* How emulated devices signal interrupts, and the message an interrupt
+ * controller hands to a local APIC. Shared by the PIC, IOAPIC, LAPIC, MSI
+ * and every device that raises a line. Pure definitions. */
+#ifndef DEVICES_IRQ_H
+#define DEVICES_IRQ_H
+
+#include "lib/types.h"
+
+/* An interrupt line from a device to a controller input (PIC IRQ n, IOAPIC
+ * pin n). Level-triggered devices hold it; edge-triggered ones pulse it
+ * (raise then lower). set may be NULL: the line goes nowhere. */
+struct irq_line {
+	void (*set)(void *ctx, unsigned pin, bool asserted);
+	void *ctx;
+	unsigned pin;
+};
+
+static inline void irq_set(const struct irq_line *l, bool asserted)
+{
+	if (l && l->set)
+		l->set(l->ctx, l->pin, asserted);
+}
+
+static inline void irq_pulse(const struct irq_line *l)
+{
+	irq_set(l, true);
+	irq_set(l, false);
+}
+
+/* Delivery modes of an interrupt message (SDM Vol. 3A 11.6.1, IOAPIC
+ * redirection entries and MSI data use the same encoding). */
+enum apic_delivery_mode {
+	APIC_DM_FIXED = 0,
+	APIC_DM_LOWEST = 1,
+	APIC_DM_SMI = 2,
+	APIC_DM_NMI = 4,
+	APIC_DM_INIT = 5,
+	APIC_DM_STARTUP = 6,
+	APIC_DM_EXTINT = 7,
+};
+
+/* An interrupt on its way to local APICs: from the IOAPIC, an MSI, or an
+ * IPI written to an ICR. */
+struct apic_msg {
+	uint32_t dest;            /* APIC ID (physical) or logical destination */
+	bool dest_logical;
+	enum apic_delivery_mode mode;
+	uint8_t vector;
+	bool level_triggered;     /* trigger mode; level interrupts need an EOI to the source */
+	bool assert;              /* level: asserted (INIT de-assert has it 0) */
+	uint32_t source_id;       /* the sending APIC's ID, for IPIs and lowest priority */
+};
+
+#endif

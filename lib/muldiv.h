@@ -1,0 +1,37 @@
+/* Time arithmetic without overflow: converting between clocks of different
+ * rates (TSC ticks, PIT ticks, nanoseconds) multiplies before it divides. */
+#ifndef LIB_MULDIV_H
+#define LIB_MULDIV_H
+
+#include "lib/types.h"
+
+/* a * b / c, with a 128-bit intermediate; c must not be 0. Saturates at
+ * UINT64_MAX when the result does not fit. */
+static inline uint64_t muldiv64(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r = (unsigned __int128)a * b / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+/* A virtual clock for devices: the guest's TSC. Devices keep their own
+ * rates (the PIT's 1.193182 MHz, the RTC's 32.768 kHz) and convert. */
+struct vclock {
+	uint64_t (*now)(void *ctx); /* guest TSC ticks */
+	void *ctx;
+	uint64_t tsc_hz;            /* ticks per second */
+};
+
+static inline uint64_t vclock_now(const struct vclock *c)
+{
+	return c->now(c->ctx);
+}
+
+/* Guest TSC ticks in `count` periods of a clock running at hz. */
+static inline uint64_t vclock_ticks(const struct vclock *c, uint64_t count, uint64_t hz)
+{
+	return muldiv64(count, c->tsc_hz, hz);
+}
+
+#define VCLOCK_NEVER UINT64_MAX /* "no deadline" for a device timer */
+
+#endif
