@@ -314,12 +314,113 @@ static void test_uart_registers(void **state)
 	assert_int_equal(uart16550_read(&u, IER, 1), 0x0f);
 	uart16550_write(&u, MCR, 1, 0xff);
 	assert_int_equal(uart16550_read(&u, MCR, 1), 0x1f);
+	/* Enabling ETBEI with THR empty raises THRE; reading IIR clears it. */
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x02);
 	assert_int_equal(uart16550_read(&u, IIR, 1), 0x01); /* no interrupt pending */
 	uart16550_write(&u, IIR, 1, 0x07);                  /* FCR: FIFOs on */
 	assert_int_equal(uart16550_read(&u, IIR, 1), 0xc1);
 	uart16550_write(&u, IIR, 1, 0x00);
 	assert_int_equal(uart16550_read(&u, IIR, 1), 0x01);
 	assert_int_equal(uart16550_read(&u, 8, 1), 0xff); /* beyond the register file */
+}
+
+struct irq_probe {
+	bool level;
+	unsigned edges;
+};
+
+static void irq_probe_set(void *ctx, unsigned pin, bool asserted)
+{
+	struct irq_probe *p = ctx;
+	assert_int_equal(pin, 4);
+	if (asserted && !p->level)
+		p->edges++;
+	p->level = asserted;
+}
+
+static void uart_with_irq(struct uart16550 *u, struct irq_probe *p)
+{
+	uart16550_init(u, NULL, NULL);
+	*p = (struct irq_probe){ 0 };
+	struct irq_line l = { irq_probe_set, p, 4 };
+	uart16550_set_irq(u, &l);
+}
+
+static void test_uart_rx_fifo_and_interrupts(void **state)
+{
+	(void)state;
+	struct uart16550 u;
+	struct irq_probe p;
+	uart_with_irq(&u, &p);
+	uart16550_write(&u, IER, 1, 0x01); /* ERBFI */
+	assert_true(uart16550_receive(&u, 'a'));
+	assert_false(p.level); /* MCR.OUT2 clear: the line stays quiet */
+	uart16550_write(&u, MCR, 1, 0x08);
+	assert_true(p.level);
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x04); /* data, no FIFO */
+	assert_int_equal(uart16550_read(&u, LSR, 1) & 0x01, 0x01);
+	assert_int_equal(uart16550_read(&u, THR, 1), 'a');
+	assert_false(p.level);
+	assert_int_equal(uart16550_read(&u, LSR, 1) & 0x01, 0);
+	/* Without FIFOs a second byte before the first is read overruns. */
+	assert_true(uart16550_receive(&u, 'b'));
+	assert_false(uart16550_receive(&u, 'c'));
+	assert_int_equal(uart16550_read(&u, LSR, 1) & 0x02, 0x02); /* OE */
+	assert_int_equal(uart16550_read(&u, LSR, 1) & 0x02, 0);    /* cleared by the read */
+	assert_int_equal(uart16550_read(&u, THR, 1), 'b');
+	/* FIFO mode, trigger level 4: below it, a timeout; at it, data. */
+	uart16550_write(&u, IIR, 1, 0x41);
+	for (int i = 0; i < 3; i++)
+		assert_true(uart16550_receive(&u, (uint8_t)('0' + i)));
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0xcc);
+	assert_true(uart16550_receive(&u, '3'));
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0xc4);
+	for (int i = 0; i < 12; i++)
+		assert_true(uart16550_receive(&u, 'x'));
+	assert_false(uart16550_receive(&u, 'y')); /* 17th byte */
+	assert_int_equal(uart16550_rx_space(&u), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(uart16550_read(&u, THR, 1), '0' + i); /* in order */
+	uart16550_write(&u, IIR, 1, 0x43); /* clear RX */
+	assert_int_equal(uart16550_read(&u, LSR, 1) & 0x01, 0);
+}
+
+static void test_uart_thre_interrupt(void **state)
+{
+	(void)state;
+	struct uart16550 u;
+	struct irq_probe p;
+	uart_with_irq(&u, &p);
+	uart16550_write(&u, MCR, 1, 0x08);
+	uart16550_write(&u, IER, 1, 0x02); /* ETBEI with THR empty: THRE at once */
+	assert_true(p.level);
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x02);
+	assert_false(p.level); /* the IIR read cleared THRE */
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x01);
+	uart16550_write(&u, THR, 1, 'z'); /* sent at once, THR empty again */
+	assert_true(p.level);
+	assert_int_equal(p.edges, 2);
+	/* Received data outranks THRE (PC16550D Table 4). */
+	uart16550_write(&u, IER, 1, 0x03);
+	uart16550_receive(&u, 'q');
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x04);
+	uart16550_read(&u, THR, 1);
+	assert_int_equal(uart16550_read(&u, IIR, 1), 0x02);
+}
+
+static void test_uart_loopback(void **state)
+{
+	(void)state;
+	struct uart16550 u;
+	struct txlog t = { .n = 0 };
+	uart16550_init(&u, tx_cb, &t);
+	uart16550_write(&u, MCR, 1, 0x10 | 0x01 | 0x02); /* LOOP, DTR, RTS */
+	uart16550_write(&u, THR, 1, 'L');
+	assert_int_equal(t.n, 0); /* nothing left on the wire */
+	assert_int_equal(uart16550_read(&u, THR, 1), 'L');
+	uint8_t msr = (uint8_t)uart16550_read(&u, MSR, 1);
+	assert_int_equal(msr & 0xf0, 0x30); /* DSR, CTS from DTR, RTS; no RI, DCD */
+	assert_false(uart16550_receive(&u, 'w')); /* the outside is cut off */
 }
 
 /* --- VM configuration ---------------------------------------------------------- */
@@ -899,6 +1000,9 @@ int main(void)
 		cmocka_unit_test(test_uart_transmit),
 		cmocka_unit_test(test_uart_divisor_latch),
 		cmocka_unit_test(test_uart_registers),
+		cmocka_unit_test(test_uart_rx_fifo_and_interrupts),
+		cmocka_unit_test(test_uart_thre_interrupt),
+		cmocka_unit_test(test_uart_loopback),
 		cmocka_unit_test(test_config_defaults_and_values),
 		cmocka_unit_test(test_config_sizes),
 		cmocka_unit_test(test_config_refusals),
