@@ -5,6 +5,7 @@
 #include "arch/x86/mm.h"
 #include "arch/x86/power.h"
 #include "arch/x86/serial.h"
+#include "arch/x86/tsc.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/config.h"
@@ -211,6 +212,7 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	print_boot_info(&bi);
 	mm_init(&bi);
 	enable_host_xsave();
+	tsc_calibrate();
 	if (selftest_host_fault) {
 		pr_info("selftest: executing UD2 in the hypervisor");
 		__asm__ volatile("movabs $0x1122334455667788, %%r15\n\tud2" ::: "r15");

@@ -3,7 +3,7 @@
 # `make test` need. `check` names what is missing and how to get it;
 # `install` installs it with apt-get (as root).
 set -eu
-PKGS="gcc binutils make grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios bochs-sdl qemu-system-x86 libcmocka-dev"
+PKGS="gcc binutils make grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios bochs-sdl qemu-system-x86 libcmocka-dev clang libclang-rt-14-dev"
 # command or file that proves each package is there
 probe() {
 	case $1 in
@@ -16,6 +16,8 @@ probe() {
 	bochs-sdl) ls /usr/lib/*/bochs/plugins/libbx_sdl2* >/dev/null 2>&1 && echo ok ;;
 	qemu-system-x86) command -v qemu-system-x86_64 ;;
 	libcmocka-dev) test -f /usr/include/cmocka.h && echo ok ;;
+	clang) command -v clang ;;
+	libclang-rt-14-dev) ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a ;;
 	esac
 }
 missing=""

@@ -23,6 +23,14 @@ else
 	fail "unit tests did not report a summary (see $T/unit.log)"
 fi
 
+echo "== fuzz smoke run (decoder and guest page walk, libFuzzer, 10 s)"
+if make -s fuzz-smoke > $T/fuzz.log 2>&1; then
+	runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' $T/fuzz.log | grep -Eo '[0-9]+$' | tail -1)
+	pass "fuzz smoke: no crash in ${runs:-?} inputs"
+else
+	fail "fuzz smoke: crash or sanitizer report (see $T/fuzz.log and build/fuzz/)"
+fi
+
 echo "== build"
 if grub-file --is-x86-multiboot2 $B/hv.elf; then pass "hv.elf is a Multiboot2 kernel"; else fail "hv.elf is a Multiboot2 kernel"; fi
 

@@ -21,10 +21,50 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 			memcpy(&r->ebx, sig, 4);
 			memcpy(&r->ecx, sig + 4, 4);
 			memcpy(&r->edx, sig + 8, 4);
+		} else if (leaf == HV_CPUID_TIMING) {
+			r->eax = (uint32_t)(g->tsc_hz / 1000);
+			r->ebx = (uint32_t)(g->apic_timer_hz / 1000);
 		}
 		return;
 	}
+	/* Leaves between the host's highest and ours: defined here or zero,
+	 * never the host's "highest leaf" answer. */
+	if (leaf > g->host_max_leaf && leaf <= CPUID_GUEST_MIN_MAX_LEAF && leaf != 0x15 && leaf != 0x16) {
+		memset(r, 0, sizeof(*r));
+		return;
+	}
 	switch (leaf) {
+	case 0:
+		if (r->eax < CPUID_GUEST_MIN_MAX_LEAF)
+			r->eax = CPUID_GUEST_MIN_MAX_LEAF;
+		break;
+	case 0x15:
+		/* TSC = ECX (crystal Hz) * EBX / EAX (SDM Vol. 2A CPUID leaf 15H).
+		 * Describe the guest's TSC exactly: a "crystal" at the TSC rate,
+		 * halved until it fits 32 bits. */
+		if (g->tsc_hz) {
+			uint64_t hz = g->tsc_hz;
+			uint32_t mul = 1;
+			while (hz > UINT32_MAX) {
+				hz /= 2;
+				mul *= 2;
+			}
+			r->eax = 1;
+			r->ebx = mul;
+			r->ecx = (uint32_t)hz;
+			r->edx = 0;
+		}
+		break;
+	case 0x16:
+		/* Processor base and maximum frequency in MHz (leaf 16H). */
+		if (g->tsc_hz) {
+			uint32_t mhz = (uint32_t)(g->tsc_hz / 1000000);
+			r->eax = mhz;
+			r->ebx = mhz;
+			r->ecx = g->apic_timer_hz ? (uint32_t)(g->apic_timer_hz / 1000000) : 0;
+			r->edx = 0;
+		}
+		break;
 	case 1:
 		/* No VMX or SMX inside the guest; announce a hypervisor (bit 31,
 		 * reserved for this use by convention). */

@@ -7,13 +7,22 @@
 #include "vmx/msr.h"
 #include "vmx/hypercall.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/cpuid_policy.h"
 #include "vm/insn_decode.h"
 
+/* CPUID.0:EAX of the host, read once. */
+static uint32_t host_cpuid_max_leaf;
+
 static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 {
+	if (!host_cpuid_max_leaf) {
+		struct cpuid_regs m;
+		cpuid_count(0, 0, &m);
+		host_cpuid_max_leaf = m.eax;
+	}
 	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], subleaf = (uint32_t)v->gpr[GPR_RCX];
 	struct cpuid_regs r;
 	cpuid_count(leaf, subleaf, &r);
@@ -21,6 +30,8 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 		.apic_id = v->id,
 		/* Three VMREADs: only leaf 1 mirrors CR4.OSXSAVE. */
 		.cr4_osxsave = leaf == 1 && (vcpu_guest_cr4() & CR4_OSXSAVE),
+		.host_max_leaf = host_cpuid_max_leaf,
+		.tsc_hz = tsc_hz,
 	};
 	cpuid_policy_apply(leaf, subleaf, &r, &g);
 	v->gpr[GPR_RAX] = r.eax;
@@ -466,8 +477,11 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 	unsigned n = 0;
 	const char *why;
 	struct insn in;
-	if (!fetch_instruction(v, bytes, &n, &why) ||
-	    (why = insn_decode(bytes, n, vcpu_in_long_mode() ? CPU_MODE_64 : CPU_MODE_32, &in))) {
+	if (fetch_instruction(v, bytes, &n, &why) &&
+	    !(why = insn_decode(bytes, n, vcpu_in_long_mode() ? CPU_MODE_64 : CPU_MODE_32, &in)) &&
+	    in.op != INSN_MOV_LOAD && in.op != INSN_MOVZX && in.op != INSN_MOV_STORE)
+		why = "only MOV and MOVZX are emulated so far";
+	if (why) {
 		char hex[3 * INSN_MAX_LEN + 1] = "";
 		for (unsigned i = 0; i < n && i < INSN_MAX_LEN; i++)
 			hv_snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
@@ -479,7 +493,7 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 	}
 
 	bool claimed;
-	if (in.kind == INSN_LOAD) {
+	if (in.op != INSN_MOV_STORE) {
 		uint64_t val = bus_read(&vm->mmio, gpa, in.mem_size, &claimed);
 		uint64_t regs[GPR_COUNT];
 		memcpy(regs, v->gpr, sizeof(regs));
@@ -496,9 +510,9 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 	if (!claimed && bus_first_unclaimed(&vm->mmio, gpa & ~(PAGE_SIZE - 1)))
 		pr_info("VM %s: %u-byte %s guest-physical 0x%llx (RIP 0x%llx): no RAM or device "
 			"there, %s; reported once per page", vm->name, in.mem_size,
-			in.kind == INSN_LOAD ? "read from" : "write to", (unsigned long long)gpa,
+			in.op != INSN_MOV_STORE ? "read from" : "write to", (unsigned long long)gpa,
 			(unsigned long long)e->rip,
-			in.kind == INSN_LOAD ? "reads as all-ones" : "the write is dropped");
+			in.op != INSN_MOV_STORE ? "reads as all-ones" : "the write is dropped");
 	struct vmexit done = *e;
 	done.instruction_len = in.len;
 	vcpu_skip_instruction(v, &done);

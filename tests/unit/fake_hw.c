@@ -316,3 +316,6 @@ void fake_hw_reset(void)
 	fake_vmx_enter_calls = 0;
 	fake_vm_stop_calls = 0;
 }
+
+/* The host TSC rate arch/x86/tsc.c would measure. */
+uint64_t tsc_hz = 2000000000ULL;

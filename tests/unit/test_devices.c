@@ -550,10 +550,41 @@ static void test_config_name_lengths(void **state)
 
 /* --- CPUID policy ---------------------------------------------------------------- */
 
+static void test_cpuid_time_leaves(void **state)
+{
+	(void)state;
+	struct cpuid_guest_view g = { .host_max_leaf = 0xd, .tsc_hz = 2400000000ULL,
+				      .apic_timer_hz = 1000000000ULL };
+	struct cpuid_regs r = { 0xd, 1, 2, 3 };
+	cpuid_policy_apply(0, 0, &r, &g);
+	assert_int_equal(r.eax, 0x16); /* raised so 15H and 16H exist */
+	assert_int_equal(r.ebx, 1);    /* the vendor string stays */
+
+	r = (struct cpuid_regs){ 9, 9, 9, 9 };
+	cpuid_policy_apply(0x14, 0, &r, &g); /* above the host's max: zeros, not the host's answer */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+
+	/* 15H: TSC = ECX * EBX / EAX; 2.4 GHz does not fit ECX, so it is halved. */
+	r = (struct cpuid_regs){ 0 };
+	cpuid_policy_apply(0x15, 0, &r, &g);
+	assert_int_equal((uint64_t)r.ecx * r.ebx / r.eax, 2400000000ULL);
+	r = (struct cpuid_regs){ 0 };
+	cpuid_policy_apply(0x16, 0, &r, &g);
+	assert_int_equal(r.eax, 2400);
+	assert_int_equal(r.ecx, 1000);
+
+	r = (struct cpuid_regs){ 0 };
+	cpuid_policy_apply(0x40000000, 0, &r, &g);
+	assert_int_equal(r.eax, 0x40000010);
+	cpuid_policy_apply(0x40000010, 0, &r, &g);
+	assert_int_equal(r.eax, 2400000);
+	assert_int_equal(r.ebx, 1000000);
+}
+
 static void test_cpuid_policy(void **state)
 {
 	(void)state;
-	struct cpuid_guest_view g = { .apic_id = 5, .cr4_osxsave = false };
+	struct cpuid_guest_view g = { .apic_id = 5, .cr4_osxsave = false, .host_max_leaf = 0x16 };
 	struct cpuid_regs r = { 0x906ea, 0xff100800,
 				(uint32_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_XSAVE |
 					   CPUID_1_ECX_OSXSAVE | BIT(0)),
@@ -587,7 +618,7 @@ static void test_cpuid_policy(void **state)
 		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	}
 	/* Outside it, and ordinary leaves, pass through. */
-	static const uint32_t theirs[] = { 0, 2, 7, 0x3fffffff, 0x40010000, 0x80000001 };
+	static const uint32_t theirs[] = { 2, 7, 0x3fffffff, 0x40010000, 0x80000001 };
 	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++) {
 		r = (struct cpuid_regs){ 1, 2, 3, 4 };
 		cpuid_policy_apply(theirs[i], 1, &r, &g);
@@ -1008,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_config_refusals),
 		cmocka_unit_test(test_config_name_lengths),
 		cmocka_unit_test(test_cpuid_policy),
+		cmocka_unit_test(test_cpuid_time_leaves),
 		cmocka_unit_test(test_guest_mem_bounds),
 		cmocka_unit_test(test_guest_boot_info_parses),
 		cmocka_unit_test(test_guest_boot_refusals),

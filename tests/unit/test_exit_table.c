@@ -223,6 +223,8 @@ static int setup(void **state)
 		return -1;
 	struct vm *vm = &t->vm;
 	fake_hw_reset();
+	/* Like any real CPU: basic leaves up to 16H (CPUID.0:EAX). */
+	fake_cpuid_set(0, 0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69);
 	test_console_len = 0;
 	test_console[0] = '\0';
 	log_threshold = LOG_INFO;
