@@ -97,7 +97,7 @@ struct vm {
 	/* How the VM ended. */
 	bool has_exit_code;
 	uint32_t exit_code;
-	char stop_reason[160];
+	char stop_reason[320];
 	bool failed; /* stopped by the hypervisor for misbehaviour or our error */
 
 	/* Line buffer for guest console output, printed with the VM's name. */

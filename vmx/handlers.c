@@ -11,7 +11,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/cpuid_policy.h"
-#include "vm/insn_decode.h"
+#include "vmx/mmio.h"
 
 /* CPUID.0:EAX of the host, read once. */
 static uint32_t host_cpuid_max_leaf;
@@ -427,26 +427,6 @@ static void handle_exception(struct vcpu *v, const struct vmexit *e)
 			      e->intr_error_code);
 }
 
-/* Fetch the instruction at the guest's RIP. Paging off: linear == physical. */
-static bool fetch_instruction(struct vcpu *v, uint8_t *buf, unsigned *len, const char **why)
-{
-	if (vmcs_read(VMCS_GUEST_CR0) & CR0_PG) {
-		*why = "the guest has paging on and guest page walks are not implemented yet";
-		return false;
-	}
-	uint64_t lin = (vmcs_read(VMCS_GUEST_CS_BASE) + vmcs_read(VMCS_GUEST_RIP)) & 0xffffffffULL;
-	unsigned n = INSN_MAX_LEN;
-	while (n && !gpa_to_hva(&v->vm->mem, lin, n))
-		n--;
-	if (!n) {
-		*why = "the instruction is not in guest RAM";
-		return false;
-	}
-	guest_read(&v->vm->mem, lin, buf, n);
-	*len = n;
-	return true;
-}
-
 static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 {
 	struct vm *vm = v->vm;
@@ -473,49 +453,7 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 		return;
 	}
 
-	uint8_t bytes[INSN_MAX_LEN];
-	unsigned n = 0;
-	const char *why;
-	struct insn in;
-	if (fetch_instruction(v, bytes, &n, &why) &&
-	    !(why = insn_decode(bytes, n, vcpu_in_long_mode() ? CPU_MODE_64 : CPU_MODE_32, &in)) &&
-	    in.op != INSN_MOV_LOAD && in.op != INSN_MOVZX && in.op != INSN_MOV_STORE)
-		why = "only MOV and MOVZX are emulated so far";
-	if (why) {
-		char hex[3 * INSN_MAX_LEN + 1] = "";
-		for (unsigned i = 0; i < n && i < INSN_MAX_LEN; i++)
-			hv_snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
-		vm_stop(vm, true, "cannot emulate the %s at guest-physical 0x%llx, RIP 0x%llx: %s "
-			"(bytes: %s)", what, (unsigned long long)gpa, (unsigned long long)e->rip,
-			why, hex);
-		vcpu_dump(v);
-		return;
-	}
-
-	bool claimed;
-	if (in.op != INSN_MOV_STORE) {
-		uint64_t val = bus_read(&vm->mmio, gpa, in.mem_size, &claimed);
-		uint64_t regs[GPR_COUNT];
-		memcpy(regs, v->gpr, sizeof(regs));
-		regs[GPR_RSP] = vcpu_gpr_read(v, GPR_RSP);
-		insn_write_reg(regs, &in, val);
-		for (unsigned r = 0; r < GPR_COUNT; r++)
-			vcpu_gpr_write(v, r, regs[r]);
-	} else {
-		uint64_t regs[GPR_COUNT];
-		memcpy(regs, v->gpr, sizeof(regs));
-		regs[GPR_RSP] = vcpu_gpr_read(v, GPR_RSP);
-		bus_write(&vm->mmio, gpa, in.mem_size, insn_store_value(regs, &in), &claimed);
-	}
-	if (!claimed && bus_first_unclaimed(&vm->mmio, gpa & ~(PAGE_SIZE - 1)))
-		pr_info("VM %s: %u-byte %s guest-physical 0x%llx (RIP 0x%llx): no RAM or device "
-			"there, %s; reported once per page", vm->name, in.mem_size,
-			in.op != INSN_MOV_STORE ? "read from" : "write to", (unsigned long long)gpa,
-			(unsigned long long)e->rip,
-			in.op != INSN_MOV_STORE ? "reads as all-ones" : "the write is dropped");
-	struct vmexit done = *e;
-	done.instruction_len = in.len;
-	vcpu_skip_instruction(v, &done);
+	mmio_emulate(v, e);
 }
 
 static void handle_ept_misconfig(struct vcpu *v, const struct vmexit *e)

@@ -225,6 +225,8 @@ static int setup(void **state)
 	fake_hw_reset();
 	/* Like any real CPU: basic leaves up to 16H (CPUID.0:EAX). */
 	fake_cpuid_set(0, 0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69);
+	/* A flat 32-bit code segment, as the Multiboot entry state has. */
+	fake_vmcs_set(VMCS_GUEST_CS_AR_BYTES, 0xc09b);
 	test_console_len = 0;
 	test_console[0] = '\0';
 	log_threshold = LOG_INFO;
@@ -1191,12 +1193,13 @@ static void test_mmio_refusals(void **state)
 {
 	struct vm *vm = vm_of(state);
 	struct vcpu *v = &vm->vcpu;
-	/* An instruction the decoder does not know: stop, showing its bytes. */
-	static const uint8_t add[] = { 0x01, 0x03 };
-	place_code(vm, add, sizeof(add));
+	/* An instruction the decoder does not know (NEG on memory): stop,
+	 * showing its bytes. */
+	static const uint8_t neg[] = { 0xf7, 0x1b };
+	place_code(vm, neg, sizeof(neg));
 	ept_exit(v, 0xfee00000, EPT_VIOL_WRITE);
 	assert_stopped(vm, true, "cannot emulate");
-	assert_non_null(strstr(vm->stop_reason, "01 03"));
+	assert_non_null(strstr(vm->stop_reason, "f7 1b"));
 }
 
 static void test_ept_fetch_outside_ram_stops(void **state)
@@ -1213,14 +1216,60 @@ static void test_ept_violation_in_ram_stops(void **state)
 	assert_stopped(vm, true, "inside guest RAM");
 }
 
-static void test_ept_with_paging_stops(void **state)
+static void test_mmio_16bit_code_refused(void **state)
+{
+	struct vm *vm = vm_of(state);
+	static const uint8_t mov[] = { 0x8b, 0x07 }; /* mov ax, [bx] in 16-bit code */
+	place_code(vm, mov, sizeof(mov));
+	fake_vmcs_set(VMCS_GUEST_CS_AR_BYTES, 0x009b); /* D = 0 */
+	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	assert_stopped(vm, true, "16-bit code");
+}
+
+/* 32-bit paging with one 4 MiB page: linear 0-4 MiB -> physical 0-4 MiB. */
+#define PAGE_DIR_GPA 0x10000
+static void identity_paging(struct vm *vm, bool present)
+{
+	uint32_t pde = present ? 0x83 : 0; /* P, RW, PS */
+	memcpy(vm->mem.hva + PAGE_DIR_GPA, &pde, 4);
+	fake_vmcs_set(VMCS_GUEST_CR0, CR0_INIT | CR0_PG);
+	fake_vmcs_set(VMCS_GUEST_CR3, PAGE_DIR_GPA);
+	fake_vmcs_set(VMCS_GUEST_CR4, CR4_VMXE | CR4_PSE);
+}
+
+static void test_ept_with_paging_walks(void **state)
 {
 	struct vm *vm = vm_of(state);
 	static const uint8_t mov_eax_ebx[] = { 0x8b, 0x03 };
 	place_code(vm, mov_eax_ebx, sizeof(mov_eax_ebx));
-	fake_vmcs_set(VMCS_GUEST_CR0, CR0_INIT | CR0_PG);
+	identity_paging(vm, true);
+	vm->vcpu.gpr[GPR_RAX] = 0;
 	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
-	assert_stopped(vm, true, "paging");
+	assert_int_equal(vm->state, VM_STATE_RUNNING);
+	assert_int_equal(vm->vcpu.gpr[GPR_RAX], 0xffffffff);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), CODE_GPA + 2);
+	/* The walk set the accessed flag of the PDE it used (SDM Vol. 3A 4.8). */
+	uint32_t pde;
+	memcpy(&pde, vm->mem.hva + PAGE_DIR_GPA, 4);
+	assert_true(pde & 0x20);
+}
+
+static void test_ept_fetch_page_fault(void **state)
+{
+	struct vm *vm = vm_of(state);
+	static const uint8_t mov_eax_ebx[] = { 0x8b, 0x03 };
+	place_code(vm, mov_eax_ebx, sizeof(mov_eax_ebx));
+	identity_paging(vm, false);
+	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	/* The code page is not present: the guest gets the #PF its CPU would
+	 * have raised fetching it, CR2 = RIP, error code 0 (not present, read,
+	 * supervisor), and RIP stays. */
+	assert_int_equal(vm->state, VM_STATE_RUNNING);
+	assert_true(vm->vcpu.event.valid);
+	assert_int_equal(vm->vcpu.event.intr_info & 0xff, EXC_PF);
+	assert_int_equal(vm->vcpu.event.error_code, 0);
+	assert_int_equal(vm->vcpu.cr2, CODE_GPA);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), CODE_GPA);
 }
 
 static void test_ept_code_outside_ram_stops(void **state)
@@ -1228,11 +1277,9 @@ static void test_ept_code_outside_ram_stops(void **state)
 	struct vm *vm = vm_of(state);
 	fake_vmcs_set(VMCS_GUEST_RIP, GUEST_RAM); /* the code is not in RAM */
 	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
-	assert_stopped(vm, true, "not in guest RAM");
+	assert_stopped(vm, true, "not in RAM");
 }
 
-/* The last bytes of RAM hold a complete instruction: fetched without
- * reading past RAM. */
 static void test_ept_code_at_end_of_ram(void **state)
 {
 	struct vm *vm = vm_of(state);
@@ -1462,7 +1509,9 @@ int main(void)
 		T(test_mmio_refusals),
 		T(test_ept_fetch_outside_ram_stops),
 		T(test_ept_violation_in_ram_stops),
-		T(test_ept_with_paging_stops),
+		T(test_ept_with_paging_walks),
+		T(test_ept_fetch_page_fault),
+		T(test_mmio_16bit_code_refused),
 		T(test_ept_code_outside_ram_stops),
 		T(test_ept_code_at_end_of_ram),
 		T(test_run_loop_dispatch_and_counts),
