@@ -25,6 +25,8 @@ HV_S_SRCS := $(wildcard boot/*.S arch/x86/*.S vmx/*.S)
 HV_OBJS   := $(patsubst %.c,$(B)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/hv/%.o,$(HV_S_SRCS))
 
 .PHONY: all iso run test unit-test bench clean deps check-deps guests duplicates
+# Keep intermediate objects (guest .o files): no rebuild on every run.
+.SECONDARY:
 all: $(B)/hv.elf
 
 $(B)/asm-offsets.h: vmx/asm_offsets.c vm/vm.h vmx/vmcs.h
