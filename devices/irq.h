@@ -49,6 +49,18 @@ struct apic_msg {
 	bool level_triggered;     /* trigger mode; level interrupts need an EOI to the source */
 	bool assert;              /* level: asserted (INIT de-assert has it 0) */
 	uint32_t source_id;       /* the sending APIC's ID, for IPIs and lowest priority */
+	/* Added with the local APIC: the all-excluding-self shorthand (SDM
+	 * Vol. 3A 11.6.1): every APIC dest addresses except the one whose ID
+	 * is source_id. false for everything but such an IPI. */
+	bool exclude_source;
 };
+
+/* A destination that addresses every local APIC, in xAPIC and x2APIC mode
+ * alike (SDM Vol. 3A 11.12.9: FFFF_FFFFH is the x2APIC broadcast). Sources
+ * with 8-bit destinations (IOAPIC redirection entries, MSI addresses, the
+ * xAPIC ICR) write their physical broadcast 0xFF as this value, so that it
+ * still means "all" to a local APIC in x2APIC mode, where 0xFF is an
+ * ordinary APIC ID. */
+#define APIC_BROADCAST 0xFFFFFFFFu
 
 #endif

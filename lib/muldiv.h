@@ -9,8 +9,22 @@
  * UINT64_MAX when the result does not fit. */
 static inline uint64_t muldiv64(uint64_t a, uint64_t b, uint64_t c)
 {
+#ifdef HV_HOSTED
 	unsigned __int128 r = (unsigned __int128)a * b / c;
 	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+#else
+	/* The freestanding build has no libgcc for a 128-bit division: MUL
+	 * gives the 128-bit product in RDX:RAX and DIV divides it by c, which
+	 * faults (#DE) unless the quotient fits 64 bits, i.e. unless the high
+	 * half is below c (SDM Vol. 2A DIV). */
+	uint64_t lo, hi, q, r;
+	__asm__("mulq %3" : "=a"(lo), "=d"(hi) : "a"(a), "rm"(b) : "cc");
+	if (hi >= c)
+		return UINT64_MAX;
+	__asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(c) : "cc");
+	(void)r;
+	return q;
+#endif
 }
 
 /* A virtual clock for devices: the guest's TSC. Devices keep their own
