@@ -34,6 +34,7 @@
 #include "lib/types.h"
 #include "lib/muldiv.h"
 #include "devices/irq.h"
+#include "arch/x86/cpu.h" /* MSR_IA32_APIC_BASE */
 
 #define LAPIC_DEFAULT_BASE 0xFEE00000ULL /* IA32_APIC_BASE after reset (SDM 11.4.4) */
 #define LAPIC_MMIO_SIZE 0x1000ULL
@@ -56,7 +57,6 @@
 #define LAPIC_VERSION_REG (LAPIC_VERSION | (LAPIC_MAX_LVT << 16) | (1u << 24))
 
 /* The MSRs this file answers (lapic_handles_msr). */
-#define MSR_IA32_APIC_BASE 0x1Bu
 #define MSR_IA32_TSC_DEADLINE 0x6E0u
 #define MSR_X2APIC_FIRST 0x800u
 #define MSR_X2APIC_LAST 0x8FFu

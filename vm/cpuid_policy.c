@@ -76,6 +76,12 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 		if (g->cr4_osxsave && (r->ecx & CPUID_1_ECX_XSAVE))
 			r->ecx |= (uint32_t)CPUID_1_ECX_OSXSAVE;
 		r->ebx = (r->ebx & 0x00ffffffu) | ((uint32_t)g->apic_id << CPUID_1_EBX_APIC_ID_SHIFT);
+		if (g->apic_timer_hz) {
+			/* The local APIC is emulated whatever the host has: APIC,
+			 * x2APIC and the TSC-deadline timer are offered. */
+			r->edx |= (uint32_t)CPUID_1_EDX_APIC;
+			r->ecx |= (uint32_t)(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+		}
 		break;
 	case CPUID_LEAF_PMU:
 		memset(r, 0, sizeof(*r));

@@ -2,6 +2,9 @@
 #include "vm/vm.h"
 #include "vm/vm_create.h"
 #include "vm/guest_boot.h"
+#include "vm/platform.h"
+#include "arch/x86/cmos.h"
+#include "arch/x86/cpu.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
@@ -24,6 +27,15 @@ static void *ept_phys_to_virt(void *ctx, uint64_t pa)
 {
 	(void)ctx;
 	return phys_to_virt(pa);
+}
+
+/* The host's date, read from its RTC once: every VM's RTC starts there. */
+static int64_t host_wall_clock(void)
+{
+	static int64_t t;
+	if (!t)
+		t = host_rtc_read();
+	return t;
 }
 
 static void ept_free_table(void *ctx, uint64_t pa)
@@ -98,6 +110,52 @@ static bool setup_devices(struct vm *vm)
 	return true;
 }
 
+static const char *load_guest(struct vm *vm, struct guest_boot *gb)
+{
+	struct guest_module mods[ARRAY_SIZE(vm->boot_modules)];
+	for (unsigned i = 0; i < vm->boot_module_count; i++)
+		mods[i] = (struct guest_module){ vm->boot_modules[i].data, vm->boot_modules[i].size,
+						 vm->boot_modules[i].string };
+	struct guest_boot_params p = {
+		.image = vm->kernel_image, .image_size = vm->kernel_size,
+		.modules = mods, .module_count = vm->boot_module_count,
+		.cmdline = vm->boot_cmdline, .loader_name = "TextbookHV",
+	};
+	return guest_boot_prepare(&vm->mem, &p, gb);
+}
+
+bool vm_reset(struct vm *vm)
+{
+	/* Like pressing the reset button, then the loader running again: RAM
+	 * cleared, the kernel and modules loaded afresh, every device and the
+	 * vCPU back to their power-on state. (Disks, when they come, keep
+	 * their contents.) */
+	vm->resets++;
+	pr_info("VM %s: reset requested by the guest (reset #%u)", vm->name, vm->resets);
+	memset(vm->mem.hva, 0, (size_t)vm->mem.size);
+	struct guest_boot gb;
+	const char *err = load_guest(vm, &gb);
+	if (err) {
+		vm_stop(vm, true, "reset failed: %s", err);
+		return false;
+	}
+	vm->entry = gb.entry;
+	vm->entry_eax = gb.eax;
+	vm->entry_ebx = gb.ebx;
+	platform_reset(vm, host_wall_clock());
+	struct vcpu *v = &vm->vcpu;
+	memset(&v->event, 0, sizeof(v->event));
+	memset(v->pending_irq, 0, sizeof(v->pending_irq));
+	v->pending_nmi = v->events_waiting = false;
+	v->mtf_steps = 0;
+	vm->tsc_offset = 0 - rdtsc();
+	if (!vmx_vcpu_setup(v, vm->entry, vm->entry_eax, vm->entry_ebx)) {
+		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
+		return false;
+	}
+	return true;
+}
+
 struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot)
 {
 	struct vm *vm = NULL;
@@ -129,20 +187,34 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 		pr_err("VM %s refused: cannot build its EPT", vm->name);
 		goto fail;
 	}
-	if (!setup_devices(vm)) {
+	vm->vcpu.vm = vm;
+	vm->vcpu.id = 0;
+	/* The guest's TSC starts near zero (guest TSC = host TSC + offset). */
+	vm->tsc_offset = 0 - rdtsc();
+	if (!setup_devices(vm) || !platform_init(vm, host_wall_clock())) {
 		pr_err("VM %s refused: device registration failed", vm->name);
 		goto fail;
 	}
 
+	/* Keep what was loaded, to load it again on a reset. */
+	vm->kernel_image = boot->image;
+	vm->kernel_size = boot->image_size;
+	vm->boot_module_count = MIN(boot->module_count, (unsigned)ARRAY_SIZE(vm->boot_modules));
+	for (unsigned i = 0; i < vm->boot_module_count; i++) {
+		vm->boot_modules[i].data = boot->modules[i].data;
+		vm->boot_modules[i].size = boot->modules[i].size;
+		hv_snprintf(vm->boot_modules[i].string, sizeof(vm->boot_modules[i].string), "%s",
+			    boot->modules[i].string);
+	}
+	hv_snprintf(vm->boot_cmdline, sizeof(vm->boot_cmdline), "%s", boot->cmdline);
+
 	struct guest_boot gb;
-	const char *err = guest_boot_prepare(&vm->mem, boot, &gb);
+	const char *err = load_guest(vm, &gb);
 	if (err) {
 		pr_err("VM %s refused: its guest image is invalid: %s", vm->name, err);
 		goto fail;
 	}
 
-	vm->vcpu.vm = vm;
-	vm->vcpu.id = 0;
 	/* VPID 0 is the host's (SDM 29.1); ids are never reused, so neither are
 	 * VPIDs until they wrap past 65535 VMs. */
 	vm->vcpu.vpid = (uint16_t)(vm->id % 0xffff + 1);

@@ -9,6 +9,15 @@
 #include "devices/bus.h"
 #include "devices/uart16550.h"
 #include "devices/debug_exit.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/rtc_cmos.h"
+#include "devices/i8042.h"
+#include "devices/lapic.h"
+#include "devices/ioapic.h"
+#include "devices/pci.h"
+#include "devices/pci_testdev.h"
+#include "lib/muldiv.h"
 #include "vmx/exit_reasons.h"
 
 #define VM_NAME_MAX 32
@@ -59,8 +68,9 @@ struct vcpu {
 	uint32_t cpu_controls;   /* primary processor-based controls, cached */
 	unsigned mtf_steps;      /* guest instructions left to single-step */
 
+	struct lapic lapic;      /* this vCPU's local APIC (devices/lapic.c) */
+
 	/* Registers VMX does not switch, emulated or loaded for the guest. */
-	uint64_t cr8;            /* TPR as CR8 (64-bit guests); no local APIC yet */
 	uint64_t dr[4], dr6;     /* loaded into the CPU before each entry */
 
 	/* The last exits, newest at trace_next - 1 (mod VCPU_TRACE_LEN). */
@@ -73,7 +83,6 @@ struct vcpu {
 	/* MSRs the VMCS does not switch: kept here, loaded into the CPU while
 	 * this vCPU owns it (vmx/msr.c). */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
-	uint64_t apic_base;
 };
 
 /* FREE: the slot holds no VM (vm/vm.c reuses it). */
@@ -89,9 +98,33 @@ struct vm {
 	struct bus pio, mmio;
 	struct uart16550 com1;
 	struct debug_exit exit_port;
+	/* The PC platform (vm/platform.c): interrupt controllers, timers, PCI. */
+	struct pic8259 pic;
+	struct pit8254 pit;
+	struct rtc_cmos rtc;
+	struct i8042 kbc;
+	struct ioapic ioapic;
+	struct pci_segment pci;
+	struct pci_testdev testdev;
+	struct vclock clock;     /* the guest TSC: host TSC + tsc_offset */
+	uint64_t tsc_offset;
+	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */
+	bool timers_dirty;       /* a device was touched: deadlines may have moved */
+	bool reset_requested;
 	struct vcpu vcpu;
 	uint64_t entry; /* guest-physical entry point of the loaded image */
 	uint32_t entry_eax, entry_ebx; /* boot magic and information address */
+	/* What to load again when the guest resets itself. */
+	const void *kernel_image;
+	uint64_t kernel_size;
+	struct guest_module_ref {
+		const void *data;
+		uint64_t size;
+		char string[32];
+	} boot_modules[8];
+	unsigned boot_module_count;
+	char boot_cmdline[256];
+	unsigned resets;
 	char selftest[32]; /* tests only: a VMCS field to break (vmx/selftest.c) */
 
 	/* How the VM ended. */

@@ -12,6 +12,9 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 bool vm_run(struct vm *vm);
 /* Print how the VM ended and its exit statistics. */
 void vm_report(const struct vm *vm);
+/* The guest asked for a reset: reload it and start over. False if the VM
+ * had to be stopped instead. */
+bool vm_reset(struct vm *vm);
 /* Give back a stopped VM's RAM, EPT and VMCS; its slot is free again. */
 void vm_destroy(struct vm *vm);
 

@@ -3,6 +3,7 @@
 #include "vmx/vmx_caps.h"
 #include "arch/x86/cpu.h"
 #include "vm/vm.h"
+#include "lib/log.h"
 
 /* Vectors that push an error code (SDM Vol. 3A 6.15). */
 static bool exception_has_error_code(unsigned vector)
@@ -76,9 +77,33 @@ static int highest_pending_irq(const struct vcpu *v)
 	return -1;
 }
 
+/* Where an external interrupt comes from, most urgent first: the 8259 via
+ * LINT0 in ExtINT mode (its vector is known only at the INTA), the local
+ * APIC's IRR (above the PPR), the test hypercall queue. */
+enum irq_source { IRQ_NONE, IRQ_EXTINT, IRQ_LAPIC, IRQ_TEST_QUEUE };
+
+static enum irq_source next_external(const struct vcpu *v, int *vector)
+{
+	if (lapic_pending_events(&v->lapic) & LAPIC_EV_EXTINT) {
+		*vector = -1;
+		return IRQ_EXTINT;
+	}
+	if ((*vector = lapic_pending_vector(&v->lapic)) >= 0)
+		return IRQ_LAPIC;
+	if ((*vector = highest_pending_irq(v)) >= 0)
+		return IRQ_TEST_QUEUE;
+	return IRQ_NONE;
+}
+
+static bool nmi_waiting(const struct vcpu *v)
+{
+	return v->pending_nmi || (lapic_pending_events(&v->lapic) & LAPIC_EV_NMI);
+}
+
 bool vcpu_has_wake_event(const struct vcpu *v)
 {
-	return v->pending_nmi || highest_pending_irq(v) >= 0;
+	int vector;
+	return nmi_waiting(v) || next_external(v, &vector) != IRQ_NONE;
 }
 
 void vcpu_set_cpu_control(struct vcpu *v, uint32_t bit, bool on)
@@ -134,7 +159,7 @@ static bool virtual_nmis(void)
  * interrupt window is the next best chance. */
 static void arm_windows(struct vcpu *v)
 {
-	if (v->pending_nmi) {
+	if (nmi_waiting(v)) {
 		if (virtual_nmis())
 			vcpu_set_cpu_control(v, CPU_NMI_WINDOW_EXITING, true);
 		else
@@ -152,50 +177,94 @@ void events_before_entry_slow(struct vcpu *v)
 	v->events_waiting = vcpu_has_wake_event(v);
 }
 
+/* Injecting wakes a vCPU sleeping in the HLT activity state. */
+static void inject_event(const struct pending_event *e)
+{
+	write_injection(e);
+	if (vmcs_read(VMCS_GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE)
+		vmcs_write(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+}
+
+static void inject(uint32_t intr_info)
+{
+	inject_event(&(struct pending_event){ .intr_info = intr_info });
+}
+
+/* INIT, SIPI and SMI messages from the local APIC: with one vCPU and no
+ * SMM there is nobody to start and nothing to enter. */
+static void local_apic_signals(struct vcpu *v)
+{
+	unsigned ev = lapic_pending_events(&v->lapic);
+	uint8_t sipi;
+	if (ev & LAPIC_EV_SMI) {
+		lapic_take_smi(&v->lapic);
+		pr_warn("VM %s: an SMI was sent to vCPU %u; there is no SMM here, dropped", v->vm->name, v->id);
+	}
+	if ((ev & LAPIC_EV_SIPI) && lapic_take_sipi(&v->lapic, &sipi))
+		pr_warn("VM %s: start-up IPI (vector 0x%x) to vCPU %u, which is not waiting for one: ignored",
+			v->vm->name, sipi, v->id);
+	if ((ev & LAPIC_EV_INIT) && lapic_take_init(&v->lapic))
+		vm_stop(v->vm, true, "INIT IPI received by vCPU %u: resetting a vCPU is not implemented yet",
+			v->id);
+}
+
 static void before_entry(struct vcpu *v)
 {
 	if (v->event.valid) {
-		write_injection(&v->event);
+		inject_event(&v->event);
 		v->event.valid = false;
 		/* Whatever else waits is injected after this one is delivered. */
 		arm_windows(v);
 		return;
 	}
-	if (!v->pending_nmi && highest_pending_irq(v) < 0)
+	local_apic_signals(v);
+	int vector;
+	enum irq_source src = next_external(v, &vector);
+	if (!nmi_waiting(v) && src == IRQ_NONE)
 		return;
 
 	uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY_INFO);
 	bool shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 
-	if (v->pending_nmi) {
+	if (nmi_waiting(v)) {
 		/* NMIs are blocked while one is being handled (until IRET) and
 		 * in the shadow of STI/MOV SS (SDM Vol. 3A 6.7.1, 27.3.1.5). */
 		if (!shadow && !(intr & INTERRUPTIBILITY_NMI)) {
-			v->pending_nmi = false;
-			write_injection(&(struct pending_event){
-				.intr_info = INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | EXC_NMI,
-			});
+			if (v->pending_nmi)
+				v->pending_nmi = false;
+			else
+				lapic_take_nmi(&v->lapic);
+			inject(INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | EXC_NMI);
 			arm_windows(v);
 			return;
 		}
 		arm_windows(v);
 	}
-
-	int vector = highest_pending_irq(v);
-	if (vector < 0)
+	if (src == IRQ_NONE)
 		return;
 	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
-	if (if_set && !shadow) {
-		v->pending_irq[vector / 64] &= ~BIT(vector % 64);
-		write_injection(&(struct pending_event){
-			.intr_info = INTR_INFO_VALID | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) |
-				     (uint32_t)vector,
-		});
-		arm_windows(v);
+	if (!if_set || shadow) {
+		/* Exit as soon as the guest can take an interrupt (SDM 25.6.2). */
+		vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
 		return;
 	}
-	/* Exit as soon as the guest can take an interrupt (SDM 25.6.2). */
-	vcpu_set_cpu_control(v, CPU_INTERRUPT_WINDOW_EXITING, true);
+	/* The INTA cycle: the controller hands over the vector and moves it to
+	 * in-service (8259A datasheet; SDM 11.8.4 for the local APIC). */
+	switch (src) {
+	case IRQ_EXTINT:
+		lapic_take_extint(&v->lapic);
+		vector = pic_acknowledge(&v->vm->pic);
+		break;
+	case IRQ_LAPIC:
+		lapic_ack(&v->lapic, (uint8_t)vector);
+		break;
+	default:
+		v->pending_irq[vector / 64] &= ~BIT(vector % 64);
+		break;
+	}
+	inject(INTR_INFO_VALID | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) |
+			  (uint32_t)(vector & 0xff));
+	arm_windows(v);
 }
 
 void events_interrupt_window(struct vcpu *v)

@@ -7,6 +7,8 @@
 #include "vmx/msr.h"
 #include "vmx/events.h"
 #include "vmx/entry_check.h"
+#include "vm/platform.h"
+#include "vm/vm_create.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -181,13 +183,40 @@ static void report_entry_failure(struct vcpu *v, int rc)
 	vmcs_dump();
 }
 
+static void run_device_timers(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	platform_update(vm);
+	if (!(vmcs_read(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
+		return;
+	uint64_t now = platform_guest_tsc(vm), value = VMX_PREEMPTION_SLICE;
+	if (vm->next_deadline != VCLOCK_NEVER) {
+		/* The timer counts down once every 2^shift TSC ticks (SDM 26.5.1). */
+		uint64_t ticks = vm->next_deadline > now ? vm->next_deadline - now : 0;
+		value = MIN(ticks >> vmx_caps.preemption_timer_shift, (uint64_t)VMX_PREEMPTION_SLICE);
+	}
+	vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, value);
+}
+
 void vmx_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
 	msr_load_guest_state(v);
 	vm->state = VM_STATE_RUNNING;
+	uint64_t last_tsc = rdtsc();
 	while (vm->state == VM_STATE_RUNNING) {
+		/* Device timers: catch up when one is due or a device was touched,
+		 * and set the VMX-preemption timer to bring us back at the next
+		 * deadline (one compare per entry otherwise). */
+		if (vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline)
+			run_device_timers(v);
+		if (vm->reset_requested) {
+			vm->reset_requested = false;
+			if (!vm_reset(vm))
+				break;
+			continue;
+		}
 		if (events_pending(v))
 			events_before_entry_slow(v);
 		msr_before_entry(v);
@@ -229,7 +258,8 @@ void vmx_vcpu_run(struct vcpu *v)
 			h->fn(v, &e);
 		else
 			handle_unknown_exit(v, &e);
-		uint64_t cycles = rdtsc() - t0;
+		last_tsc = rdtsc();
+		uint64_t cycles = last_tsc - t0;
 		if (e.reason < EXIT_REASON_TABLE_SIZE) {
 			vm->exit_count[e.reason]++;
 			vm->exit_cycles[e.reason] += cycles;

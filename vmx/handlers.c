@@ -32,6 +32,7 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 		.cr4_osxsave = leaf == 1 && (vcpu_guest_cr4() & CR4_OSXSAVE),
 		.host_max_leaf = host_cpuid_max_leaf,
 		.tsc_hz = tsc_hz,
+		.apic_timer_hz = LAPIC_BUS_HZ,
 	};
 	cpuid_policy_apply(leaf, subleaf, &r, &g);
 	v->gpr[GPR_RAX] = r.eax;
@@ -48,9 +49,15 @@ static void handle_hlt(struct vcpu *v, const struct vmexit *e)
 	 * injected at the next entry, which is what waking up means. */
 	if (vcpu_has_wake_event(v))
 		return;
-	/* The only interrupt sources so far are the test hypercalls, so
-	 * nothing can arrive later: a halted vCPU would sleep forever. */
 	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
+	/* Otherwise the vCPU sleeps in the HLT activity state (SDM 25.4.2)
+	 * until a device timer (the VMX-preemption timer is set to the next
+	 * deadline) or another source raises something. With interrupts off,
+	 * or nothing armed that could ever fire, it would sleep forever. */
+	if (if_set && v->vm->next_deadline != VCLOCK_NEVER) {
+		vmcs_write(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+		return;
+	}
 	vm_stop(v->vm, false, "guest executed HLT with interrupts %s and no interrupt source "
 		"can wake it (RIP 0x%llx)", if_set ? "enabled" : "disabled",
 		(unsigned long long)e->rip);
@@ -264,11 +271,12 @@ static void handle_cr_access(struct vcpu *v, const struct vmexit *e)
 		else if (cr == 3)
 			vmcs_write(VMCS_GUEST_CR3, val); /* exits only if the CPU forces CR3 exiting */
 		else if (cr == 8) {
-			/* CR8 is the TPR (SDM Vol. 3A 10.8.6.1): bits 63:4 reserved. */
+			/* CR8 is TPR[7:4] of the local APIC (SDM Vol. 3A 11.8.6.1);
+			 * bits 63:4 are reserved. */
 			if (val >> 4)
 				ok = false;
 			else
-				v->cr8 = val;
+				lapic_set_tpr(&v->lapic, (uint8_t)(val << 4));
 		} else {
 			vcpu_stop_with_dump(v, e, "MOV to a control register that is not emulated");
 			return;
@@ -279,7 +287,7 @@ static void handle_cr_access(struct vcpu *v, const struct vmexit *e)
 		if (cr == 3) {
 			vcpu_gpr_write(v, CR_QUAL_GPR(q), vmcs_read(VMCS_GUEST_CR3));
 		} else if (cr == 8) {
-			vcpu_gpr_write(v, CR_QUAL_GPR(q), v->cr8);
+			vcpu_gpr_write(v, CR_QUAL_GPR(q), lapic_get_tpr(&v->lapic) >> 4);
 		} else {
 			vcpu_stop_with_dump(v, e, "MOV from a control register that is not emulated");
 			return;
@@ -346,10 +354,9 @@ static void handle_external_interrupt(struct vcpu *v, const struct vmexit *e)
 static void handle_preemption_timer(struct vcpu *v, const struct vmexit *e)
 {
 	(void)e;
-	(void)v;
-	/* The guest used its slice. With one vCPU per CPU there is nobody else
-	 * to run: give it a new slice. */
-	vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, VMX_PREEMPTION_SLICE);
+	/* A device deadline came, or the guest used its slice: the run loop
+	 * lets the device timers catch up and re-arms the timer. */
+	v->vm->timers_dirty = true;
 }
 
 static void handle_triple_fault(struct vcpu *v, const struct vmexit *e)

@@ -122,10 +122,12 @@ static bool msr_tsc_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 
 static bool msr_tsc_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
-	(void)v;
 	(void)msr;
-	/* The guest sets its own TSC: keep the host's, move the offset (SDM 26.6.5). */
-	vmcs_write(VMCS_TSC_OFFSET, value - rdtsc());
+	/* The guest sets its own TSC: keep the host's, move the offset (SDM 26.6.5).
+	 * The device clocks run on the guest TSC and follow. */
+	v->vm->tsc_offset = value - rdtsc();
+	vmcs_write(VMCS_TSC_OFFSET, v->vm->tsc_offset);
+	v->vm->timers_dirty = true;
 	return true;
 }
 
@@ -135,25 +137,6 @@ static bool msr_feature_control_read(struct vcpu *v, uint32_t msr, uint64_t *val
 	(void)msr;
 	/* Locked, with VMX off: the guest sees no VT-x, consistent with CPUID. */
 	*value = FEATURE_CONTROL_LOCKED;
-	return true;
-}
-
-static bool msr_apic_base_read(struct vcpu *v, uint32_t msr, uint64_t *value)
-{
-	(void)msr;
-	*value = v->apic_base;
-	return true;
-}
-
-static bool msr_apic_base_write(struct vcpu *v, uint32_t msr, uint64_t value)
-{
-	(void)msr;
-	/* The local APIC is not emulated yet: accept only the current value. */
-	if (value != v->apic_base) {
-		pr_warn("VM %s: WRMSR IA32_APIC_BASE 0x%llx refused (#GP): the local APIC cannot be "
-			"moved or switched mode yet", v->vm->name, (unsigned long long)value);
-		return false;
-	}
 	return true;
 }
 
@@ -185,7 +168,6 @@ static bool msr_write_ignore(struct vcpu *v, uint32_t msr, uint64_t value)
 static const struct msr_policy msr_table[] = {
 	{ MSR_IA32_TSC, "IA32_TSC", msr_tsc_read, msr_tsc_write, 0 },
 	{ MSR_IA32_PLATFORM_ID, "IA32_PLATFORM_ID", msr_read_zero, NULL, 0 },
-	{ MSR_IA32_APIC_BASE, "IA32_APIC_BASE", msr_apic_base_read, msr_apic_base_write, 0 },
 	{ MSR_IA32_FEATURE_CONTROL, "IA32_FEATURE_CONTROL", msr_feature_control_read, NULL, 0 },
 	/* Microcode: the guest reads revision 0 and its update trigger is ignored. */
 	{ MSR_IA32_BIOS_SIGN_ID, "IA32_BIOS_SIGN_ID", msr_read_zero, msr_write_ignore, 0 },
@@ -219,18 +201,40 @@ static const struct msr_policy *find_policy(uint32_t msr)
 
 const char *msr_name(uint32_t msr)
 {
+	if (msr == MSR_IA32_APIC_BASE)
+		return "IA32_APIC_BASE";
+	if (msr == MSR_IA32_TSC_DEADLINE)
+		return "IA32_TSC_DEADLINE";
+	if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+		return "x2APIC register";
 	const struct msr_policy *p = find_policy(msr);
 	return p ? p->name : NULL;
 }
 
 bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
+	/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range belong to the
+	 * vCPU's local APIC, which knows their #GP rules (devices/lapic.c). */
+	if (lapic_handles_msr(msr))
+		return lapic_msr_read(&v->lapic, msr, value);
 	const struct msr_policy *p = find_policy(msr);
 	return p && p->read && p->read(v, msr, value);
 }
 
 bool msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
+	if (lapic_handles_msr(msr)) {
+		/* The xAPIC page is wired at its reset address (vm/platform.c):
+		 * moving it would leave the guest talking to nothing, so it is
+		 * refused, loudly. No OS we know of moves it. */
+		if (msr == MSR_IA32_APIC_BASE && (value & ~0xfffULL) != LAPIC_DEFAULT_BASE) {
+			pr_warn("VM %s: WRMSR IA32_APIC_BASE 0x%llx would move the local APIC page: "
+				"not supported, #GP", v->vm->name, (unsigned long long)value);
+			return false;
+		}
+		v->vm->timers_dirty = true; /* the timer may have been programmed */
+		return lapic_msr_write(&v->lapic, msr, value);
+	}
 	const struct msr_policy *p = find_policy(msr);
 	return p && p->write && p->write(v, msr, value);
 }

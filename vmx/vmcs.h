@@ -107,7 +107,11 @@ const char *vmcs_field_name(uint32_t encoding);
 #define INTERRUPTIBILITY_SMI BIT(2)
 #define INTERRUPTIBILITY_NMI BIT(3)
 
-/* Exit reason field (SDM 28.2.1, Table 28-?): basic reason in bits 15:0. */
+/* Guest activity states (SDM 25.4.2). */
+#define GUEST_ACTIVITY_ACTIVE 0
+#define GUEST_ACTIVITY_HLT 1
+
+/* Exit reason field (SDM 28.2.1): basic reason in bits 15:0. */
 #define EXIT_REASON_BASIC_MASK 0xffffu
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 

@@ -86,9 +86,9 @@ static bool setup_controls(struct vcpu *v)
 	vmcs_write(VMCS_VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_VM_ENTRY_INTR_INFO, 0);
-	/* The guest's TSC starts near zero, as after a reset (SDM 26.6.5:
-	 * guest TSC = host TSC + offset). */
-	vmcs_write(VMCS_TSC_OFFSET, 0 - rdtsc());
+	/* The guest's TSC (guest TSC = host TSC + offset, SDM 26.6.5): the VM
+	 * chose the offset when it was created, so its TSC started near zero. */
+	vmcs_write(VMCS_TSC_OFFSET, v->vm->tsc_offset);
 	vmcs_write(VMCS_EPT_POINTER, ept_pointer(&v->vm->ept));
 	if (cpu2 & SEC_ENABLE_VPID)
 		vmcs_write(VMCS_VIRTUAL_PROCESSOR_ID, v->vpid);
@@ -203,7 +203,6 @@ static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct v
 	v->gpr[GPR_RBX] = ebx;
 	v->cr2 = 0;
 	v->xcr0 = 1; /* x87 only, the reset value */
-	v->apic_base = 0xfee00000ULL | BIT(8) | BIT(11); /* BSP, xAPIC enabled */
 }
 
 bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)

@@ -1,0 +1,11 @@
+# The PC platform from inside a guest: LAPIC timers measured with the TSC,
+# IPIs and NMI, the PIT through the 8259 and the IOAPIC, the channel 2 gate
+# loop, the RTC, UART interrupts, PCI enumeration and an MSI.
+iso=$T/platform.iso
+log=$T/platform.serial
+mkiso $iso "loglevel=info" $B/guests/platform.elf "name=platform mem=16M"
+scripts/bochs.sh $iso $log 300
+guest_checks "platform" $log platform
+expect "platform: guest summary" $log '^\[platform\] RESULT: [0-9]+ passed, 0 failed'
+expect "platform: the guest slept in HLT until its timers (preemption-timer exits)" $log '^  PREEMPTION_TIMER +[0-9]+'
+expect "platform: exit code 0" $log 'VM platform finished with exit code 0'

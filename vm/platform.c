@@ -1,0 +1,258 @@
+#include "vm/platform.h"
+#include "vm/vm.h"
+#include "devices/msi.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
+#include "lib/log.h"
+
+uint64_t platform_guest_tsc(const struct vm *vm)
+{
+	return rdtsc() + vm->tsc_offset;
+}
+
+static uint64_t clock_now(void *ctx)
+{
+	return platform_guest_tsc(ctx);
+}
+
+/* --- interrupt wiring --- */
+
+/* An ISA interrupt line goes to both controllers, as on a PC with an IOAPIC;
+ * IRQ 0 (the PIT) is on IOAPIC pin 2 (the MADT override in ACPI says so). */
+static void isa_irq_set(void *ctx, unsigned irq, bool level)
+{
+	struct vm *vm = ctx;
+	pic_set_irq(&vm->pic, irq, level);
+	ioapic_set_irq(&vm->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static struct irq_line isa_line(struct vm *vm, unsigned irq)
+{
+	return (struct irq_line){ isa_irq_set, vm, irq };
+}
+
+/* The PIC's INTR output is wired to LINT0 of the (only) local APIC, which
+ * passes it on as ExtINT when its LVT says so (virtual-wire mode). */
+static void pic_intr(void *ctx, bool asserted)
+{
+	struct vm *vm = ctx;
+	lapic_set_lint(&vm->vcpu.lapic, 0, asserted);
+	vm->vcpu.events_waiting = true;
+}
+
+static void deliver_to_lapics(struct vm *vm, const struct apic_msg *msg)
+{
+	struct lapic *lapics[1] = { &vm->vcpu.lapic };
+	lapic_deliver(lapics, 1, msg);
+}
+
+static void ioapic_deliver(void *ctx, const struct apic_msg *msg)
+{
+	deliver_to_lapics(ctx, msg);
+}
+
+static void lapic_send_ipi(void *ctx, const struct apic_msg *msg)
+{
+	deliver_to_lapics(ctx, msg);
+}
+
+static void lapic_eoi_broadcast(void *ctx, uint8_t vector)
+{
+	struct vm *vm = ctx;
+	ioapic_eoi(&vm->ioapic, vector);
+}
+
+static void lapic_kick(void *ctx)
+{
+	struct vm *vm = ctx;
+	vm->vcpu.events_waiting = true;
+}
+
+/* A PCI device's MSI: decode the address/data pair (SDM 11.11) and deliver. */
+static void pci_msi(void *ctx, uint64_t address, uint32_t data)
+{
+	struct vm *vm = ctx;
+	struct apic_msg msg;
+	if (!msi_decode(address, data, &msg)) {
+		pr_warn("VM %s: a PCI device sent a malformed MSI (address 0x%llx data 0x%x): dropped",
+			vm->name, (unsigned long long)address, data);
+		return;
+	}
+	deliver_to_lapics(vm, &msg);
+}
+
+static void pci_intx_set(void *ctx, unsigned pin, bool level)
+{
+	struct vm *vm = ctx;
+	ioapic_set_irq(&vm->ioapic, pin, level);
+}
+
+static void kbc_reset(void *ctx)
+{
+	struct vm *vm = ctx;
+	/* A pulse on the reset line (i8042 command 0xFE or output port bit 0):
+	 * the run loop resets the VM before the next entry. */
+	vm->reset_requested = true;
+}
+
+/* --- bus adapters --- */
+
+static uint64_t port80_read(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)opaque;
+	(void)offset;
+	(void)size;
+	return 0xff;
+}
+
+static void port80_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	(void)opaque;
+	(void)offset;
+	(void)size;
+	(void)value; /* POST codes and I/O delays: nothing to do */
+}
+
+static uint64_t lapic_page_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vm *vm = opaque;
+	vm->timers_dirty = true;
+	return lapic_mmio_read(&vm->vcpu.lapic, offset, size);
+}
+
+static void lapic_page_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	vm->timers_dirty = true;
+	lapic_mmio_write(&vm->vcpu.lapic, offset, size, value);
+}
+
+static uint64_t pci_mem_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vm *vm = opaque;
+	bool claimed;
+	return pci_space_read(&vm->pci, false, PLATFORM_PCI_MEM_BASE + offset, size, &claimed);
+}
+
+static void pci_mem_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	bool claimed;
+	pci_space_write(&vm->pci, false, PLATFORM_PCI_MEM_BASE + offset, size, value, &claimed);
+}
+
+static uint64_t pci_io_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vm *vm = opaque;
+	bool claimed;
+	return pci_space_read(&vm->pci, true, PLATFORM_PCI_IO_BASE + offset, size, &claimed);
+}
+
+static void pci_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	bool claimed;
+	pci_space_write(&vm->pci, true, PLATFORM_PCI_IO_BASE + offset, size, value, &claimed);
+}
+
+/* Timer devices: a register access may move their deadline. */
+#define TIMER_ADAPTER(name, dev, rd, wr)                                                          \
+	static uint64_t name##_read(void *opaque, uint64_t offset, unsigned size)                  \
+	{                                                                                          \
+		struct vm *vm = opaque;                                                            \
+		vm->timers_dirty = true;                                                           \
+		return rd(&vm->dev, offset, size);                                                 \
+	}                                                                                          \
+	static void name##_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)     \
+	{                                                                                          \
+		struct vm *vm = opaque;                                                            \
+		vm->timers_dirty = true;                                                           \
+		wr(&vm->dev, offset, size, value);                                                 \
+	}
+TIMER_ADAPTER(vm_pit, pit, pit_read, pit_write)
+TIMER_ADAPTER(vm_port61, pit, pit_port61_read, pit_port61_write)
+TIMER_ADAPTER(vm_rtc, rtc, rtc_read, rtc_write)
+
+void platform_reset(struct vm *vm, int64_t wall_clock)
+{
+	vm->clock = (struct vclock){ clock_now, vm, tsc_hz };
+	vm->next_deadline = VCLOCK_NEVER;
+	vm->timers_dirty = true;
+
+	struct irq_line irq0 = isa_line(vm, 0), irq1 = isa_line(vm, 1), irq4 = isa_line(vm, 4),
+			irq8 = isa_line(vm, 8), irq12 = isa_line(vm, 12);
+	pic8259_init(&vm->pic, pic_intr, vm);
+	pit8254_init(&vm->pit, &vm->clock, &irq0);
+	rtc_cmos_init(&vm->rtc, &vm->clock, &irq8, wall_clock, vm->mem.size);
+	i8042_init(&vm->kbc, &irq1, &irq12, kbc_reset, vm);
+	ioapic_init(&vm->ioapic, 0, ioapic_deliver, vm);
+	/* PCI INTx lines are active low (PCI Local Bus spec 2.2.6). */
+	for (unsigned pin = 16; pin < 20; pin++)
+		ioapic_set_wiring(&vm->ioapic, pin, true);
+	uart16550_set_irq(&vm->com1, &irq4);
+
+	struct lapic_config lc = {
+		.apic_id = vm->vcpu.id,
+		.bsp = vm->vcpu.id == 0,
+		.x2apic = true,
+		.clock = &vm->clock,
+		.ops = { lapic_send_ipi, lapic_eoi_broadcast, lapic_kick, vm },
+	};
+	lapic_init(&vm->vcpu.lapic, &lc);
+	/* No firmware runs before the guest: leave the APIC as a BIOS would,
+	 * in virtual-wire mode, so the 8259 reaches the CPU (MP spec 3.6.2.2). */
+	lapic_setup_virtual_wire(&vm->vcpu.lapic);
+}
+
+bool platform_init(struct vm *vm, int64_t wall_clock)
+{
+	platform_reset(vm, wall_clock);
+	if (!pci_segment_init(&vm->pci, PLATFORM_ECAM_BASE, pci_msi, vm))
+		return false;
+	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_TESTDEV_SLOT + 0) % 4 };
+	pci_testdev_init(&vm->testdev, &inta);
+	if (!pci_register_function(&vm->pci, PLATFORM_TESTDEV_SLOT, 0, &vm->testdev.fn))
+		return false;
+
+	const struct bus_device pio[] = {
+		{ "8259A master", 0x20, 2, pic_master_read, pic_master_write, &vm->pic },
+		{ "8259A slave", 0xa0, 2, pic_slave_read, pic_slave_write, &vm->pic },
+		{ "ELCR", 0x4d0, 2, pic_elcr_read, pic_elcr_write, &vm->pic },
+		{ "8254 PIT", 0x40, 4, vm_pit_read, vm_pit_write, vm },
+		{ "system port B", 0x61, 1, vm_port61_read, vm_port61_write, vm },
+		{ "i8042 data", 0x60, 1, i8042_data_read, i8042_data_write, &vm->kbc },
+		{ "i8042 command", 0x64, 1, i8042_status_read, i8042_command_write, &vm->kbc },
+		{ "RTC/CMOS", 0x70, 2, vm_rtc_read, vm_rtc_write, vm },
+		{ "POST port", 0x80, 1, port80_read, port80_write, NULL },
+		{ "PCI I/O window", PLATFORM_PCI_IO_BASE, PLATFORM_PCI_IO_SIZE, pci_io_read, pci_io_write, vm },
+	};
+	const struct bus_device mmio[] = {
+		{ "local APIC", LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, lapic_page_read, lapic_page_write, vm },
+		{ "IOAPIC", PLATFORM_IOAPIC_BASE, 0x1000, ioapic_mmio_read, ioapic_mmio_write, &vm->ioapic },
+		{ "PCI memory window", PLATFORM_PCI_MEM_BASE, PLATFORM_PCI_MEM_SIZE, pci_mem_read,
+		  pci_mem_write, vm },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(pio); i++)
+		if (!bus_register(&vm->pio, &pio[i])) {
+			pr_err("VM %s: cannot place %s", vm->name, pio[i].name);
+			return false;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(mmio); i++)
+		if (!bus_register(&vm->mmio, &mmio[i])) {
+			pr_err("VM %s: cannot place %s", vm->name, mmio[i].name);
+			return false;
+		}
+	return pci_segment_attach(&vm->pci, &vm->pio, &vm->mmio);
+}
+
+void platform_update(struct vm *vm)
+{
+	pit_update(&vm->pit);
+	rtc_update(&vm->rtc);
+	lapic_update(&vm->vcpu.lapic);
+	uint64_t d = pit_next_deadline(&vm->pit);
+	d = MIN(d, rtc_next_deadline(&vm->rtc));
+	d = MIN(d, lapic_next_deadline(&vm->vcpu.lapic));
+	vm->next_deadline = d;
+	vm->timers_dirty = false;
+}
