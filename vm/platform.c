@@ -173,7 +173,7 @@ TIMER_ADAPTER(vm_pit, pit, pit_read, pit_write)
 TIMER_ADAPTER(vm_port61, pit, pit_port61_read, pit_port61_write)
 TIMER_ADAPTER(vm_rtc, rtc, rtc_read, rtc_write)
 
-void platform_reset(struct vm *vm, int64_t wall_clock)
+static void platform_power_on(struct vm *vm, int64_t wall_clock, bool first_time)
 {
 	vm->clock = (struct vclock){ clock_now, vm, tsc_hz };
 	vm->next_deadline = VCLOCK_NEVER;
@@ -183,7 +183,9 @@ void platform_reset(struct vm *vm, int64_t wall_clock)
 			irq8 = isa_line(vm, 8), irq12 = isa_line(vm, 12);
 	pic8259_init(&vm->pic, pic_intr, vm);
 	pit8254_init(&vm->pit, &vm->clock, &irq0);
-	rtc_cmos_init(&vm->rtc, &vm->clock, &irq8, wall_clock, vm->mem.size);
+	/* The RTC and its NVRAM run on a battery: a reset leaves them alone. */
+	if (first_time)
+		rtc_cmos_init(&vm->rtc, &vm->clock, &irq8, wall_clock, vm->mem.size);
 	i8042_init(&vm->kbc, &irq1, &irq12, kbc_reset, vm);
 	ioapic_init(&vm->ioapic, 0, ioapic_deliver, vm);
 	/* PCI INTx lines are active low (PCI Local Bus spec 2.2.6). */
@@ -204,9 +206,14 @@ void platform_reset(struct vm *vm, int64_t wall_clock)
 	lapic_setup_virtual_wire(&vm->vcpu.lapic);
 }
 
+void platform_reset(struct vm *vm, int64_t wall_clock)
+{
+	platform_power_on(vm, wall_clock, false);
+}
+
 bool platform_init(struct vm *vm, int64_t wall_clock)
 {
-	platform_reset(vm, wall_clock);
+	platform_power_on(vm, wall_clock, true);
 	if (!pci_segment_init(&vm->pci, PLATFORM_ECAM_BASE, pci_msi, vm))
 		return false;
 	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_TESTDEV_SLOT + 0) % 4 };

@@ -9,3 +9,12 @@ guest_checks "platform" $log platform
 expect "platform: guest summary" $log '^\[platform\] RESULT: [0-9]+ passed, 0 failed'
 expect "platform: the guest slept in HLT until its timers (preemption-timer exits)" $log '^  PREEMPTION_TIMER +[0-9]+'
 expect "platform: exit code 0" $log 'VM platform finished with exit code 0'
+
+# i8042 command 0xFE resets the VM: kernel reloaded, RAM cleared, CMOS kept.
+iso=$T/reset.iso
+log=$T/reset.serial
+mkiso $iso "loglevel=info" $B/guests/reset.elf "name=reset mem=8M"
+scripts/bochs.sh $iso $log 120
+expect "reset: the hypervisor saw the reset request" $log 'VM reset: reset requested by the guest \(reset #1\)'
+guest_checks "reset" $log reset
+expect "reset: exit code 0 after the second boot" $log 'VM reset finished with exit code 0'
