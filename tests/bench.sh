@@ -1,28 +1,49 @@
 #!/bin/sh
 # make bench: figures measured in Bochs, whose TSC counts instructions
-# deterministically. Each figure is one line "bench: NAME VALUE UNIT".
+# deterministically. The bench guest runs natively (GRUB boots it) and under
+# the hypervisor in the same run; each figure is one line
+# "bench: NAME VALUE UNIT" (docs/benchmarks.md explains them).
 set -eu
 cd "$(dirname "$0")/.."
 B=build
 T=$B/bench
 mkdir -p $T
 
-ticks() { tr -d '\r' < "$1" | sed -n "s/.*bench-guest: mode=$2 iterations=\([0-9]*\) ticks=\([0-9]*\).*/\1 \2/p" | tail -1; }
+field() { # LOG MODE TEST KEY
+	tr -d '\r' < "$1" | sed -n "s/.*bench-guest: mode=$2 test=$3 .*$4=\([0-9]*\).*/\1/p" | tail -1
+}
 
-# The same CPUID loop, natively (GRUB boots the guest) and under the hypervisor.
-scripts/mkiso.sh --native $T/cpuid-native.iso $B/guests/bench.elf
-scripts/mkiso.sh $T/cpuid-hv.iso "loglevel=warn" $B/guests/bench.elf "name=bench mem=16M"
-scripts/bochs.sh $T/cpuid-native.iso $T/cpuid-native.serial 300
-scripts/bochs.sh $T/cpuid-hv.iso $T/cpuid-hv.serial 300
-native=$(ticks $T/cpuid-native.serial native)
-hv=$(ticks $T/cpuid-hv.serial hypervisor)
-if [ -z "$native" ] || [ -z "$hv" ]; then
-	echo "bench: the CPUID benchmark guest did not report (see $T/*.serial)" >&2
+scripts/mkiso.sh --native $T/native.iso $B/guests/bench.elf
+scripts/mkiso.sh $T/hv.iso "loglevel=warn" $B/guests/bench.elf "name=bench mem=16M"
+scripts/bochs.sh $T/native.iso $T/native.serial 300
+scripts/bochs.sh $T/hv.iso $T/hv.serial 300
+
+n=$(field $T/native.serial native cpuid iterations)
+for v in "$(field $T/native.serial native cpuid ticks)" "$(field $T/hv.serial hypervisor cpuid ticks)" \
+	"$(field $T/native.serial native eoi ticks)" "$(field $T/hv.serial hypervisor eoi ticks)" \
+	"$(field $T/hv.serial hypervisor timer_irq quiet)" "$(field $T/hv.serial hypervisor timer_irq noisy)" \
+	"$(field $T/hv.serial hypervisor timer_irq interrupts)" "$n"; do
+	if [ -z "$v" ]; then
+		echo "bench: a benchmark guest did not report (see $T/*.serial)" >&2
+		exit 1
+	fi
+done
+cn=$(field $T/native.serial native cpuid ticks); ch=$(field $T/hv.serial hypervisor cpuid ticks)
+en=$(field $T/native.serial native eoi ticks); eh=$(field $T/hv.serial hypervisor eoi ticks)
+q=$(field $T/hv.serial hypervisor timer_irq quiet); z=$(field $T/hv.serial hypervisor timer_irq noisy)
+k=$(field $T/hv.serial hypervisor timer_irq interrupts)
+nq=$(field $T/native.serial native timer_irq quiet); nz=$(field $T/native.serial native timer_irq noisy)
+nk=$(field $T/native.serial native timer_irq interrupts)
+echo "bench: cpuid_native_loop $((cn / n)) instructions"
+echo "bench: cpuid_under_hv_loop $((ch / n)) instructions"
+echo "bench: cpuid_roundtrip $(((ch - cn) / n)) instructions"
+echo "bench: eoi $(((eh - en) / n)) instructions"
+if [ "$k" -gt 0 ] && [ "$nk" -gt 0 ]; then
+	# Extra ticks per interrupt under the hypervisor, minus the same
+	# measured natively (the guest's own handler and the CPU's delivery).
+	hv_per=$(((z - q) / k)); nat_per=$(((nz - nq) / nk))
+	echo "bench: timer_irq $((hv_per - nat_per)) instructions"
+else
+	echo "bench: timer_irq: no timer interrupt arrived (natively $nk, under the hypervisor $k)" >&2
 	exit 1
 fi
-n=${native%% *}
-nt=${native#* }
-ht=${hv#* }
-echo "bench: cpuid_native_loop $((nt / n)) instructions"
-echo "bench: cpuid_under_hv_loop $((ht / n)) instructions"
-echo "bench: cpuid_roundtrip $(((ht - nt) / n)) instructions"

@@ -113,17 +113,25 @@ static void port80_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 	(void)value; /* POST codes and I/O delays: nothing to do */
 }
 
+/* The timer's registers: LVT timer, initial count, divide configuration
+ * (SDM 11.5.4). Only writes to them can move its deadline; reads never do. */
+static bool lapic_timer_register(uint64_t offset)
+{
+	offset &= ~0xfULL;
+	return offset == 0x320 || offset == 0x380 || offset == 0x3e0;
+}
+
 static uint64_t lapic_page_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct vm *vm = opaque;
-	vm->timers_dirty = true;
 	return lapic_mmio_read(&vm->vcpu.lapic, offset, size);
 }
 
 static void lapic_page_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct vm *vm = opaque;
-	vm->timers_dirty = true;
+	if (lapic_timer_register(offset))
+		vm->timers_dirty = true;
 	lapic_mmio_write(&vm->vcpu.lapic, offset, size, value);
 }
 

@@ -438,8 +438,6 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 {
 	struct vm *vm = v->vm;
 	uint64_t gpa = e->guest_physical;
-	char what[96];
-	ept_describe_violation(e->qualification, what, sizeof(what));
 
 	if (gpa_is_ram(&vm->mem, gpa)) {
 		vcpu_stop_with_dump(v, e, "EPT violation inside guest RAM (the EPT is wrong)");
@@ -448,18 +446,21 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 	if (e->idt_vectoring_info & INTR_INFO_VALID) {
 		/* The access was part of delivering an event (IDT, stack or TSS
 		 * outside RAM), not of the instruction at RIP: nothing to emulate. */
+		char what[96];
+		ept_describe_violation(e->qualification, what, sizeof(what));
 		vm_stop(vm, true, "delivering vector %u touched guest-physical 0x%llx, outside its RAM (%s)",
 			e->idt_vectoring_info & INTR_INFO_VECTOR_MASK, (unsigned long long)gpa, what);
 		vcpu_dump(v);
 		return;
 	}
 	if (e->qualification & EPT_VIOL_FETCH) {
+		char what[96];
+		ept_describe_violation(e->qualification, what, sizeof(what));
 		vm_stop(vm, true, "guest jumped to guest-physical 0x%llx, outside its RAM (%s)",
 			(unsigned long long)gpa, what);
 		vcpu_dump(v);
 		return;
 	}
-
 	mmio_emulate(v, e);
 }
 

@@ -251,9 +251,10 @@ static void write_back(struct mmio_ctx *c)
 		vmcs_write(VMCS_GUEST_RFLAGS, c->rflags);
 }
 
-static void stop(struct mmio_ctx *c, const struct vmexit *e, const uint8_t *bytes, unsigned n,
-		 const char *what)
+static void stop(struct mmio_ctx *c, const struct vmexit *e, const uint8_t *bytes, unsigned n)
 {
+	char what[96];
+	ept_describe_violation(e->qualification, what, sizeof(what));
 	char hex[3 * INSN_MAX_LEN + 1] = "";
 	for (unsigned i = 0; i < n && i < INSN_MAX_LEN; i++)
 		hv_snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
@@ -266,16 +267,15 @@ static void stop(struct mmio_ctx *c, const struct vmexit *e, const uint8_t *byte
 void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 {
 	static struct mmio_ctx c;
-	char what[96];
 	uint8_t bytes[INSN_MAX_LEN];
 	unsigned n = 0;
 	struct insn in;
 
-	memset(&c, 0, sizeof(c));
-	ept_describe_violation(e->qualification, what, sizeof(what));
+	c.faulted = false;
+	c.pr.pdpte = NULL;
 	c.exit_gpa = e->guest_physical;
 	if (!load_context(&c, v)) {
-		stop(&c, e, bytes, 0, what);
+		stop(&c, e, bytes, 0);
 		return;
 	}
 	enum xlate x = fetch(&c, bytes, &n);
@@ -284,7 +284,7 @@ void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 		return;
 	}
 	if (x == XLATE_STOP) {
-		stop(&c, e, bytes, 0, what);
+		stop(&c, e, bytes, 0);
 		return;
 	}
 	const char *err = insn_decode(bytes, n, c.mode, &in);
@@ -294,7 +294,7 @@ void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 	}
 	if (err) {
 		hv_snprintf(c.why, sizeof(c.why), "%s", err);
-		stop(&c, e, bytes, n, what);
+		stop(&c, e, bytes, n);
 		return;
 	}
 
@@ -303,7 +303,7 @@ void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 		while (done < count && done < MMIO_REP_BATCH) {
 			x = string_element(&c, &in);
 			if (x == XLATE_STOP) {
-				stop(&c, e, bytes, n, what);
+				stop(&c, e, bytes, n);
 				return;
 			}
 			if (x == XLATE_FAULTED) {
@@ -326,12 +326,12 @@ void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 	 * EPT violation gives its guest-physical address. */
 	uint64_t mem = 0, store = 0;
 	if (insn_reads_memory(&in) && !access_gpa(&c, e->guest_physical, in.mem_size, false, &mem)) {
-		stop(&c, e, bytes, n, what);
+		stop(&c, e, bytes, n);
 		return;
 	}
 	if (insn_execute(&in, c.gpr, &c.rflags, mem, &store) &&
 	    !access_gpa(&c, e->guest_physical, in.mem_size, true, &store)) {
-		stop(&c, e, bytes, n, what);
+		stop(&c, e, bytes, n);
 		return;
 	}
 	write_back(&c);

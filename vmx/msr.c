@@ -232,7 +232,10 @@ bool msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 				"not supported, #GP", v->vm->name, (unsigned long long)value);
 			return false;
 		}
-		v->vm->timers_dirty = true; /* the timer may have been programmed */
+		/* LVT timer, initial count, divide configuration, TSC deadline:
+		 * the timer's deadline may move. */
+		if (msr == MSR_IA32_TSC_DEADLINE || msr == 0x832 || msr == 0x838 || msr == 0x83e)
+			v->vm->timers_dirty = true;
 		return lapic_msr_write(&v->lapic, msr, value);
 	}
 	const struct msr_policy *p = find_policy(msr);
