@@ -187,7 +187,8 @@ static void platform_power_on(struct vm *vm, int64_t wall_clock, bool first_time
 	vm->next_deadline = VCLOCK_NEVER;
 	vm->timers_dirty = true;
 
-	struct irq_line irq0 = isa_line(vm, 0), irq1 = isa_line(vm, 1), irq4 = isa_line(vm, 4),
+	struct irq_line irq0 = isa_line(vm, 0), irq1 = isa_line(vm, 1), irq3 = isa_line(vm, 3),
+			irq4 = isa_line(vm, 4),
 			irq8 = isa_line(vm, 8), irq12 = isa_line(vm, 12);
 	pic8259_init(&vm->pic, pic_intr, vm);
 	pit8254_init(&vm->pit, &vm->clock, &irq0);
@@ -200,6 +201,7 @@ static void platform_power_on(struct vm *vm, int64_t wall_clock, bool first_time
 	for (unsigned pin = 16; pin < 20; pin++)
 		ioapic_set_wiring(&vm->ioapic, pin, true);
 	uart16550_set_irq(&vm->com1, &irq4);
+	uart16550_set_irq(&vm->com2, &irq3);
 
 	struct lapic_config lc = {
 		.apic_id = vm->vcpu.id,

@@ -5,7 +5,8 @@
  *   ports 0x40-0x43, 0x61    8254 PIT, system port B    PIT channel 0 -> IRQ 0
  *   ports 0x60, 0x64         i8042 (reset line)         keyboard -> IRQ 1
  *   ports 0x70-0x71          MC146818 RTC/CMOS          IRQ 8
- *   ports 0x3f8-0x3ff        16550A COM1                IRQ 4
+ *   ports 0x3f8-0x3ff        16550A COM1 (the console)  IRQ 4
+ *   ports 0x2f8-0x2ff        16550A COM2 ([name:COM2])  IRQ 3
  *   port 0xf4                exit port; port 0x80 POST codes (ignored)
  *   ports 0xcf8, 0xcfc       PCI configuration mechanism #1
  *   0xb0000000 (1 MiB)       PCI ECAM for bus 0

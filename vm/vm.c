@@ -46,29 +46,32 @@ static void ept_free_table(void *ctx, uint64_t pa)
 
 static const struct ept_ops host_ept_ops = { ept_alloc_table, ept_phys_to_virt, NULL };
 
-static void console_flush_line(struct vm *vm)
+static void console_flush_line(struct vm_console *c)
 {
-	vm->line[vm->line_len] = '\0';
-	kprintf("[%s] %s\n", vm->name, vm->line);
-	vm->line_len = 0;
+	c->line[c->len] = '\0';
+	if (c->port)
+		kprintf("[%s:%s] %s\n", c->vm->name, c->port, c->line);
+	else
+		kprintf("[%s] %s\n", c->vm->name, c->line);
+	c->len = 0;
 }
 
 /* Guest UART output: a line at a time, prefixed with the VM's name, so lines
  * of the hypervisor and of each VM never interleave mid-line. */
 static void vm_console_tx(void *ctx, uint8_t byte)
 {
-	struct vm *vm = ctx;
+	struct vm_console *c = ctx;
 	if (byte == '\n') {
-		console_flush_line(vm);
+		console_flush_line(c);
 		return;
 	}
 	if (byte == '\r')
 		return;
 	if (byte < 0x20 && byte != '\t')
 		byte = '.'; /* control characters would garble the shared console */
-	vm->line[vm->line_len++] = (char)byte;
-	if (vm->line_len == VM_CONSOLE_LINE - 1)
-		console_flush_line(vm);
+	c->line[c->len++] = (char)byte;
+	if (c->len == VM_CONSOLE_LINE - 1)
+		console_flush_line(c);
 }
 
 static void vm_exit_port(void *ctx, uint32_t code)
@@ -84,8 +87,9 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
 	va_list ap;
 	if (vm->state == VM_STATE_STOPPED)
 		return;
-	if (vm->line_len)
-		console_flush_line(vm);
+	for (unsigned i = 0; i < ARRAY_SIZE(vm->console); i++)
+		if (vm->console[i].len)
+			console_flush_line(&vm->console[i]);
 	va_start(ap, fmt);
 	hv_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
@@ -98,10 +102,14 @@ static bool setup_devices(struct vm *vm)
 {
 	bus_init(&vm->pio, "port I/O");
 	bus_init(&vm->mmio, "MMIO");
-	uart16550_init(&vm->com1, vm_console_tx, vm);
+	vm->console[0] = (struct vm_console){ .vm = vm };
+	vm->console[1] = (struct vm_console){ .vm = vm, .port = "COM2" };
+	uart16550_init(&vm->com1, vm_console_tx, &vm->console[0]);
+	uart16550_init(&vm->com2, vm_console_tx, &vm->console[1]);
 	vm->exit_port = (struct debug_exit){ vm_exit_port, vm };
 	const struct bus_device devs[] = {
 		{ "COM1 16550A", UART_COM1_BASE, UART_NR_PORTS, uart16550_read, uart16550_write, &vm->com1 },
+		{ "COM2 16550A", UART_COM2_BASE, UART_NR_PORTS, uart16550_read, uart16550_write, &vm->com2 },
 		{ "exit port", DEBUG_EXIT_PORT, DEBUG_EXIT_NR_PORTS, NULL, debug_exit_write, &vm->exit_port },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)

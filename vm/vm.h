@@ -133,9 +133,15 @@ struct vm {
 	char stop_reason[320];
 	bool failed; /* stopped by the hypervisor for misbehaviour or our error */
 
-	/* Line buffer for guest console output, printed with the VM's name. */
-	char line[VM_CONSOLE_LINE];
-	unsigned line_len;
+	/* Guest serial output, a line at a time, printed with the VM's name
+	 * (and the port's, for COM2). */
+	struct vm_console {
+		struct vm *vm;
+		const char *port; /* NULL for COM1, the console */
+		char line[VM_CONSOLE_LINE];
+		unsigned len;
+	} console[2];
+	struct uart16550 com2;
 
 	/* Statistics: exits and TSC cycles spent handling them, per basic reason. */
 	uint64_t exit_count[EXIT_REASON_TABLE_SIZE];

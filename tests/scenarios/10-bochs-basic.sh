@@ -12,6 +12,7 @@ expect "basic: unrestricted guest found" $log '^  unrestricted guest +yes'
 expect "basic: VMXON" $log 'VMX root operation entered'
 expect "basic: EPT built with 2 MiB pages" $log 'VM basic: 32 MiB RAM .* 16 x 2M'
 expect "basic: guest output forwarded with the VM name" $log '^\[basic\] basic guest: hello from VMX non-root mode'
+expect "basic: COM2 output is printed with the port's name" $log '^\[basic:COM2\] second channel on COM2'
 guest_checks "basic" $log basic
 expect "basic: guest summary" $log '^\[basic\] RESULT: [0-9]+ passed, 0 failed'
 expect "basic: exit statistics printed" $log '^  CPUID +[0-9]+'

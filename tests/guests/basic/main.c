@@ -92,6 +92,10 @@ static void check_port_io(void)
 	check(s == 0x5a, "COM1 scratch register keeps what was written", "read 0x%x", s);
 	uint8_t lsr = inb(0x3f8 + 5);
 	check((lsr & 0x60) == 0x60, "COM1 line status shows an empty transmitter", "LSR 0x%x", lsr);
+	/* COM2: a second channel; the hypervisor prints it as [name:COM2]. */
+	for (const char *m = "second channel on COM2\n"; *m; m++)
+		outb(0x2f8, (uint8_t)*m);
+	check((inb(0x2f8 + 5) & 0x60) == 0x60, "COM2 is a second 16550A", "");
 	uint32_t none = inl(0x510);
 	check(none == 0xffffffffu, "an unclaimed port reads all-ones", "read 0x%x", none);
 }
