@@ -57,3 +57,20 @@ bool bus_first_unclaimed(struct bus *b, uint64_t addr)
 	b->logged[b->logged_count++] = addr;
 	return true;
 }
+
+uint64_t bus_read_bytewise(void *opaque, uint64_t offset, unsigned size, unsigned nports,
+			   uint8_t (*read_byte)(void *opaque, unsigned port))
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < MIN(size, 8u); i++)
+		v |= (uint64_t)(offset < nports && offset + i < nports ? read_byte(opaque, (unsigned)offset + i) : 0xff) << (8 * i);
+	return v;
+}
+
+void bus_write_bytewise(void *opaque, uint64_t offset, unsigned size, uint64_t value, unsigned nports,
+			void (*write_byte)(void *opaque, unsigned port, uint8_t v))
+{
+	for (unsigned i = 0; i < MIN(size, 8u); i++)
+		if (offset < nports && offset + i < nports)
+			write_byte(opaque, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
+}

@@ -41,6 +41,17 @@ void bus_write(struct bus *b, uint64_t addr, unsigned size, uint64_t value, bool
  * BUS_MAX_LOGGED_UNCLAIMED addresses have been reported, false for all. */
 bool bus_first_unclaimed(struct bus *b, uint64_t addr);
 
+/* Byte-wide ISA devices (PIC, PIT, RTC) decode each port on its own: the
+ * bus splits a wider access into one byte access per port, lowest first.
+ * These helpers do that split for a device of nports consecutive ports,
+ * calling read_byte/write_byte with the port index (0..nports-1) and opaque.
+ * Bytes that fall outside the device read 0xFF (nobody answers) and their
+ * writes are dropped; at most 8 bytes are handled. */
+uint64_t bus_read_bytewise(void *opaque, uint64_t offset, unsigned size, unsigned nports,
+			   uint8_t (*read_byte)(void *opaque, unsigned port));
+void bus_write_bytewise(void *opaque, uint64_t offset, unsigned size, uint64_t value, unsigned nports,
+			void (*write_byte)(void *opaque, unsigned port, uint8_t v));
+
 static inline uint64_t size_mask(unsigned size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;

@@ -1,6 +1,7 @@
 /* The 8259A pair: see pic8259.h for what is emulated and the sources.
  * Section names below are those of the 8259A datasheet (231468). */
 #include "devices/pic8259.h"
+#include "devices/bus.h"
 #include "lib/string.h"
 
 /* A0 = 0 writes: D4 = 1 is ICW1; otherwise D3 tells OCW3 (1) from OCW2 (0). */
@@ -330,53 +331,41 @@ void pic8259_init(struct pic8259 *p, void (*intr)(void *ctx, bool asserted), voi
 	p->intr_ctx = ctx;
 }
 
-/* --- Port I/O: wider accesses are split into byte accesses. */
+/* --- Port I/O: bus_{read,write}_bytewise split wider accesses into byte accesses. */
 
-typedef uint8_t (*port_reader)(struct pic8259 *p, unsigned port);
-typedef void (*port_writer)(struct pic8259 *p, unsigned port, uint8_t v);
-
-static uint64_t split_read(struct pic8259 *p, port_reader rd, uint64_t offset, unsigned size)
+static uint8_t master_port_read(void *opaque, unsigned port)
 {
-	uint64_t v = 0;
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		v |= (uint64_t)(offset < 2 && offset + i < 2 ? rd(p, (unsigned)offset + i) : 0xff) << (8 * i);
-	return v;
-}
-
-static void split_write(struct pic8259 *p, port_writer wr, uint64_t offset, unsigned size, uint64_t value)
-{
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		if (offset < 2 && offset + i < 2)
-			wr(p, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
-}
-
-static uint8_t master_port_read(struct pic8259 *p, unsigned port)
-{
+	struct pic8259 *p = opaque;
 	return chip_read(p, &p->chip[0], port);
 }
 
-static void master_port_write(struct pic8259 *p, unsigned port, uint8_t v)
+static void master_port_write(void *opaque, unsigned port, uint8_t v)
 {
+	struct pic8259 *p = opaque;
 	chip_write(p, &p->chip[0], port, v);
 }
 
-static uint8_t slave_port_read(struct pic8259 *p, unsigned port)
+static uint8_t slave_port_read(void *opaque, unsigned port)
 {
+	struct pic8259 *p = opaque;
 	return chip_read(p, &p->chip[1], port);
 }
 
-static void slave_port_write(struct pic8259 *p, unsigned port, uint8_t v)
+static void slave_port_write(void *opaque, unsigned port, uint8_t v)
 {
+	struct pic8259 *p = opaque;
 	chip_write(p, &p->chip[1], port, v);
 }
 
-static uint8_t elcr_port_read(struct pic8259 *p, unsigned port)
+static uint8_t elcr_port_read(void *opaque, unsigned port)
 {
+	struct pic8259 *p = opaque;
 	return p->chip[port].elcr;
 }
 
-static void elcr_port_write(struct pic8259 *p, unsigned port, uint8_t v)
+static void elcr_port_write(void *opaque, unsigned port, uint8_t v)
 {
+	struct pic8259 *p = opaque;
 	struct pic8259_chip *c = &p->chip[port];
 	c->elcr = v & (port == 0 ? ELCR1_WRITABLE : ELCR2_WRITABLE);
 	chip_refresh_levels(c);
@@ -385,30 +374,30 @@ static void elcr_port_write(struct pic8259 *p, unsigned port, uint8_t v)
 
 uint64_t pic_master_read(void *opaque, uint64_t offset, unsigned size)
 {
-	return split_read(opaque, master_port_read, offset, size);
+	return bus_read_bytewise(opaque, offset, size, PIC_NR_PORTS, master_port_read);
 }
 
 void pic_master_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	split_write(opaque, master_port_write, offset, size, value);
+	bus_write_bytewise(opaque, offset, size, value, PIC_NR_PORTS, master_port_write);
 }
 
 uint64_t pic_slave_read(void *opaque, uint64_t offset, unsigned size)
 {
-	return split_read(opaque, slave_port_read, offset, size);
+	return bus_read_bytewise(opaque, offset, size, PIC_NR_PORTS, slave_port_read);
 }
 
 void pic_slave_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	split_write(opaque, slave_port_write, offset, size, value);
+	bus_write_bytewise(opaque, offset, size, value, PIC_NR_PORTS, slave_port_write);
 }
 
 uint64_t pic_elcr_read(void *opaque, uint64_t offset, unsigned size)
 {
-	return split_read(opaque, elcr_port_read, offset, size);
+	return bus_read_bytewise(opaque, offset, size, PIC_ELCR_NR_PORTS, elcr_port_read);
 }
 
 void pic_elcr_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	split_write(opaque, elcr_port_write, offset, size, value);
+	bus_write_bytewise(opaque, offset, size, value, PIC_ELCR_NR_PORTS, elcr_port_write);
 }

@@ -475,8 +475,9 @@ bool pit_output(struct pit8254 *p, unsigned channel)
 /* --- Port I/O. Every access first reports OUT0 up to now, so that no
  * edge is lost when the access changes channel 0. */
 
-static uint8_t port_read(struct pit8254 *p, unsigned port)
+static uint8_t port_read(void *opaque, unsigned port)
 {
+	struct pit8254 *p = opaque;
 	if (port == PORT_CONTROL)
 		return 0xff;
 	uint64_t t = now_tick(p);
@@ -486,8 +487,9 @@ static uint8_t port_read(struct pit8254 *p, unsigned port)
 	return read_counter(c, t);
 }
 
-static void port_write(struct pit8254 *p, unsigned port, uint8_t v)
+static void port_write(void *opaque, unsigned port, uint8_t v)
 {
+	struct pit8254 *p = opaque;
 	uint64_t t = now_tick(p);
 	report_irq0(p, t);
 	if (port == PORT_CONTROL) {
@@ -501,17 +503,12 @@ static void port_write(struct pit8254 *p, unsigned port, uint8_t v)
 
 uint64_t pit_read(void *opaque, uint64_t offset, unsigned size)
 {
-	uint64_t v = 0;
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		v |= (uint64_t)(offset < PIT_NR_PORTS && offset + i < PIT_NR_PORTS ? port_read(opaque, (unsigned)offset + i) : 0xff) << (8 * i);
-	return v;
+	return bus_read_bytewise(opaque, offset, size, PIT_NR_PORTS, port_read);
 }
 
 void pit_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		if (offset < PIT_NR_PORTS && offset + i < PIT_NR_PORTS)
-			port_write(opaque, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
+	bus_write_bytewise(opaque, offset, size, value, PIT_NR_PORTS, port_write);
 }
 
 /* --- System control port B (PIIX4 4.2.4.1 NMISC). One port: a wider

@@ -404,15 +404,17 @@ static void write_register(struct rtc_cmos *r, unsigned reg, uint8_t v)
 
 /* --- Ports: 0x70 selects (bit 7 masks NMI), 0x71 reads and writes. */
 
-static uint8_t port_read(struct rtc_cmos *r, unsigned port)
+static uint8_t port_read(void *opaque, unsigned port)
 {
+	struct rtc_cmos *r = opaque;
 	if (port == 0)
 		return 0xff;
 	return read_register(r, r->index & ~INDEX_NMI_MASK);
 }
 
-static void port_write(struct rtc_cmos *r, unsigned port, uint8_t v)
+static void port_write(void *opaque, unsigned port, uint8_t v)
 {
+	struct rtc_cmos *r = opaque;
 	if (port == 0)
 		r->index = v;
 	else
@@ -421,17 +423,12 @@ static void port_write(struct rtc_cmos *r, unsigned port, uint8_t v)
 
 uint64_t rtc_read(void *opaque, uint64_t offset, unsigned size)
 {
-	uint64_t v = 0;
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		v |= (uint64_t)(offset < RTC_NR_PORTS && offset + i < RTC_NR_PORTS ? port_read(opaque, (unsigned)offset + i) : 0xff) << (8 * i);
-	return v;
+	return bus_read_bytewise(opaque, offset, size, RTC_NR_PORTS, port_read);
 }
 
 void rtc_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	for (unsigned i = 0; i < MIN(size, 8u); i++)
-		if (offset < RTC_NR_PORTS && offset + i < RTC_NR_PORTS)
-			port_write(opaque, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
+	bus_write_bytewise(opaque, offset, size, value, RTC_NR_PORTS, port_write);
 }
 
 bool rtc_nmi_masked(const struct rtc_cmos *r)

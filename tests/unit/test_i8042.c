@@ -1,37 +1,26 @@
 /* devices/i8042.c through a port I/O bus: the status register, controller
  * self-tests, the command byte, the output port and system reset, the
  * keyboard's answers, translation, IRQ 1 and IRQ 12, and random traffic. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/bus.h"
+#include "tests/unit/rig.h"
 #include "devices/i8042.h"
-
-struct line {
-	bool level;
-	unsigned rises;
-};
 
 struct rig {
 	struct i8042 kbc;
 	struct bus bus;
-	struct line irq1, irq12;
+	struct rig_line irq1, irq12;
 	unsigned resets;
 };
 
 static void line_set(void *ctx, unsigned pin, bool asserted)
 {
-	struct line *l = ctx;
+	struct rig_line *l = ctx;
 	assert_true(pin == 1 || pin == 12);
 	assert_true(asserted != l->level); /* changes only */
-	if (asserted)
-		l->rises++;
-	l->level = asserted;
+	rig_line_set(l, asserted);
 }
 
 static void on_reset(void *ctx)
@@ -45,28 +34,21 @@ static void rig_init(struct rig *r)
 	memset(r, 0, sizeof(*r));
 	struct irq_line irq1 = { line_set, &r->irq1, 1 }, irq12 = { line_set, &r->irq12, 12 };
 	i8042_init(&r->kbc, &irq1, &irq12, on_reset, r);
-	bus_init(&r->bus, "port I/O");
 	const struct bus_device devs[] = {
 		{ "8042 data", I8042_DATA_PORT, I8042_NR_PORTS, i8042_data_read, i8042_data_write, &r->kbc },
 		{ "8042 command", I8042_COMMAND_PORT, I8042_NR_PORTS, i8042_status_read, i8042_command_write, &r->kbc },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
-		assert_true(bus_register(&r->bus, &devs[i]));
+	rig_bus_attach(&r->bus, devs, ARRAY_SIZE(devs));
 }
 
 static void out8(struct rig *r, uint16_t port, uint8_t v)
 {
-	bool claimed;
-	bus_write(&r->bus, port, 1, v, &claimed);
-	assert_true(claimed);
+	rig_out8(&r->bus, port, v);
 }
 
 static uint8_t in8(struct rig *r, uint16_t port)
 {
-	bool claimed;
-	uint8_t v = (uint8_t)bus_read(&r->bus, port, 1, &claimed);
-	assert_true(claimed);
-	return v;
+	return rig_in8(&r->bus, port);
 }
 
 static uint8_t status(struct rig *r)
@@ -451,10 +433,7 @@ static uint32_t rng_state = 0x8042;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return rig_xorshift32(&rng_state);
 }
 
 static void test_random_traffic(void **state)

@@ -1,15 +1,11 @@
 /* devices/pic8259.c through a port I/O bus: initialization, masks,
  * priorities, EOIs, the cascade, edge and level inputs, spurious IRQ 7 and
  * 15, AEOI, register reads, poll, special modes, and random port traffic. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/bus.h"
+#include "tests/unit/rig.h"
 #include "devices/pic8259.h"
 
 struct rig {
@@ -32,29 +28,22 @@ static void rig_init(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
 	pic8259_init(&r->pic, on_intr, r);
-	bus_init(&r->bus, "port I/O");
 	const struct bus_device devs[] = {
 		{ "PIC master", PIC_MASTER_BASE, PIC_NR_PORTS, pic_master_read, pic_master_write, &r->pic },
 		{ "PIC slave", PIC_SLAVE_BASE, PIC_NR_PORTS, pic_slave_read, pic_slave_write, &r->pic },
 		{ "ELCR", PIC_ELCR_BASE, PIC_ELCR_NR_PORTS, pic_elcr_read, pic_elcr_write, &r->pic },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
-		assert_true(bus_register(&r->bus, &devs[i]));
+	rig_bus_attach(&r->bus, devs, ARRAY_SIZE(devs));
 }
 
 static void out8(struct rig *r, uint16_t port, uint8_t v)
 {
-	bool claimed;
-	bus_write(&r->bus, port, 1, v, &claimed);
-	assert_true(claimed);
+	rig_out8(&r->bus, port, v);
 }
 
 static uint8_t in8(struct rig *r, uint16_t port)
 {
-	bool claimed;
-	uint8_t v = (uint8_t)bus_read(&r->bus, port, 1, &claimed);
-	assert_true(claimed);
-	return v;
+	return rig_in8(&r->bus, port);
 }
 
 /* The sequence Linux and most kernels use: master at 0x20, slave at 0x28. */
@@ -677,10 +666,7 @@ static uint32_t rng_state = 0x8259a;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return rig_xorshift32(&rng_state);
 }
 
 static void test_random_traffic(void **state)

@@ -2,43 +2,25 @@
  * reloads, latches, read-back, every mode, drift-free periodic edges on
  * IRQ 0, channel 2 through port 0x61 (the calibration loop), byte access
  * sequencing, BCD, and random port traffic. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/bus.h"
+#include "tests/unit/rig.h"
 #include "devices/pit8254.h"
-
-struct line {
-	bool level;
-	unsigned rises, falls;
-};
 
 struct rig {
 	struct pit8254 pit;
 	struct bus bus;
 	uint64_t now;
-	struct line irq0;
+	struct rig_line irq0;
 };
-
-static uint64_t fake_now(void *ctx)
-{
-	return *(uint64_t *)ctx;
-}
 
 static void line_set(void *ctx, unsigned pin, bool asserted)
 {
-	struct line *l = ctx;
+	struct rig_line *l = ctx;
 	assert_int_equal(pin, 0);
-	if (asserted && !l->level)
-		l->rises++;
-	if (!asserted && l->level)
-		l->falls++;
-	l->level = asserted;
+	rig_line_set(l, asserted);
 }
 
 /* hz = PIT_HZ makes one TSC tick one PIT tick. */
@@ -46,33 +28,26 @@ static void rig_init(struct rig *r, uint64_t hz, uint64_t start)
 {
 	memset(r, 0, sizeof(*r));
 	r->now = start;
-	struct vclock clock = { fake_now, &r->now, hz };
+	struct vclock clock = { rig_fake_now, &r->now, hz };
 	struct irq_line irq0 = { line_set, &r->irq0, 0 };
 	pit8254_init(&r->pit, &clock, &irq0);
 	assert_true(r->irq0.level); /* OUT0 starts high */
 	r->irq0.rises = 0;
-	bus_init(&r->bus, "port I/O");
 	const struct bus_device devs[] = {
 		{ "PIT", PIT_BASE, PIT_NR_PORTS, pit_read, pit_write, &r->pit },
 		{ "port B", PIT_PORT61, PIT_PORT61_NR_PORTS, pit_port61_read, pit_port61_write, &r->pit },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
-		assert_true(bus_register(&r->bus, &devs[i]));
+	rig_bus_attach(&r->bus, devs, ARRAY_SIZE(devs));
 }
 
 static void out8(struct rig *r, uint16_t port, uint8_t v)
 {
-	bool claimed;
-	bus_write(&r->bus, port, 1, v, &claimed);
-	assert_true(claimed);
+	rig_out8(&r->bus, port, v);
 }
 
 static uint8_t in8(struct rig *r, uint16_t port)
 {
-	bool claimed;
-	uint8_t v = (uint8_t)bus_read(&r->bus, port, 1, &claimed);
-	assert_true(claimed);
-	return v;
+	return rig_in8(&r->bus, port);
 }
 
 /* Control word for channel ch, LSB then MSB, then the count. */
@@ -656,7 +631,7 @@ static void test_odd_accesses_and_clocks(void **state)
 	/* A clock with tsc_hz 0 never advances; no IRQ line is fine. */
 	struct pit8254 p;
 	uint64_t now = 5;
-	struct vclock still = { fake_now, &now, 0 };
+	struct vclock still = { rig_fake_now, &now, 0 };
 	pit8254_init(&p, &still, NULL);
 	pit_write(&p, 3, 1, 0x34);
 	pit_write(&p, 0, 1, 0x02);
@@ -676,10 +651,7 @@ static uint32_t rng_state = 0x8254;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return rig_xorshift32(&rng_state);
 }
 
 static void test_random_traffic(void **state)

@@ -3,15 +3,11 @@
  * binary, 12-hour mode, UIP timing, SET, the divider, the periodic,
  * alarm and update interrupts, register C, NVRAM sizes, and random port
  * traffic. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/bus.h"
+#include "tests/unit/rig.h"
 #include "devices/rtc_cmos.h"
 
 /* One divider cycle is 100000 TSC ticks: a second is 3276800000. */
@@ -22,58 +18,41 @@
 /* 2024-02-29 13:45:56, a Thursday. */
 #define LEAP_DAY_AFTERNOON 1709214356
 
-struct line {
-	bool level;
-	unsigned rises;
-};
-
 struct rig {
 	struct rtc_cmos rtc;
 	struct bus bus;
 	uint64_t now;
-	struct line irq8;
+	struct rig_line irq8;
 };
-
-static uint64_t fake_now(void *ctx)
-{
-	return *(uint64_t *)ctx;
-}
 
 static void line_set(void *ctx, unsigned pin, bool asserted)
 {
-	struct line *l = ctx;
+	struct rig_line *l = ctx;
 	assert_int_equal(pin, 8);
 	assert_true(asserted != l->level); /* the RTC reports changes */
-	if (asserted)
-		l->rises++;
-	l->level = asserted;
+	rig_line_set(l, asserted);
 }
 
 static void rig_init(struct rig *r, int64_t epoch, uint64_t ram)
 {
 	memset(r, 0, sizeof(*r));
-	struct vclock clock = { fake_now, &r->now, HZ };
+	struct vclock clock = { rig_fake_now, &r->now, HZ };
 	struct irq_line irq8 = { line_set, &r->irq8, 8 };
 	rtc_cmos_init(&r->rtc, &clock, &irq8, epoch, ram);
-	bus_init(&r->bus, "port I/O");
 	struct bus_device dev = { "RTC", RTC_BASE, RTC_NR_PORTS, rtc_read, rtc_write, &r->rtc };
-	assert_true(bus_register(&r->bus, &dev));
+	rig_bus_attach(&r->bus, &dev, 1);
 }
 
 static uint8_t rd(struct rig *r, uint8_t reg)
 {
-	bool claimed;
-	bus_write(&r->bus, 0x70, 1, reg, &claimed);
-	assert_true(claimed);
-	return (uint8_t)bus_read(&r->bus, 0x71, 1, &claimed);
+	rig_out8(&r->bus, 0x70, reg);
+	return rig_in8(&r->bus, 0x71);
 }
 
 static void wr(struct rig *r, uint8_t reg, uint8_t v)
 {
-	bool claimed;
-	bus_write(&r->bus, 0x70, 1, reg, &claimed);
-	bus_write(&r->bus, 0x71, 1, v, &claimed);
-	assert_true(claimed);
+	rig_out8(&r->bus, 0x70, reg);
+	rig_out8(&r->bus, 0x71, v);
 }
 
 struct shown {
@@ -614,7 +593,7 @@ static void test_clock_edge_cases(void **state)
 	/* tsc_hz 0: the clock never moves. No IRQ line. */
 	struct rtc_cmos rtc;
 	uint64_t now = 0;
-	struct vclock still = { fake_now, &now, 0 };
+	struct vclock still = { rig_fake_now, &now, 0 };
 	rtc_cmos_init(&rtc, &still, NULL, LEAP_DAY_AFTERNOON, 0);
 	now = UINT64_MAX;
 	rtc_update(&rtc);
@@ -645,10 +624,7 @@ static uint32_t rng_state = 0x146818;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return rig_xorshift32(&rng_state);
 }
 
 static void test_random_traffic(void **state)
