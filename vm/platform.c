@@ -3,6 +3,7 @@
 #include "devices/msi.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/serial.h"
 #include "lib/log.h"
 
 uint64_t platform_guest_tsc(const struct vm *vm)
@@ -93,6 +94,36 @@ static void kbc_reset(void *ctx)
 	/* A pulse on the reset line (i8042 command 0xFE or output port bit 0):
 	 * the run loop resets the VM before the next entry. */
 	vm->reset_requested = true;
+}
+
+/* --- the console: the physical serial port's input goes to the VM that
+ * runs (VMs run one at a time for now) --- */
+
+void platform_console_poll(struct vm *vm)
+{
+	while (uart16550_rx_space(&vm->com1) && serial_rx_ready())
+		uart16550_receive(&vm->com1, serial_getc());
+}
+
+bool platform_console_can_wake(const struct vm *vm)
+{
+	/* Received data enabled in IER and the IRQ gated through by OUT2. */
+	return (vm->com1.ier & 0x01) && (vm->com1.mcr & 0x08);
+}
+
+/* COM1 reads look at the physical port first, so a guest polling LSR sees
+ * what was typed. */
+static uint64_t com1_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vm *vm = opaque;
+	platform_console_poll(vm);
+	return uart16550_read(&vm->com1, offset, size);
+}
+
+static void com1_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	uart16550_write(&vm->com1, offset, size, value);
 }
 
 /* --- bus adapters --- */
@@ -232,6 +263,7 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 		return false;
 
 	const struct bus_device pio[] = {
+		{ "COM1 16550A", UART_COM1_BASE, UART_NR_PORTS, com1_read, com1_write, vm },
 		{ "8259A master", 0x20, 2, pic_master_read, pic_master_write, &vm->pic },
 		{ "8259A slave", 0xa0, 2, pic_slave_read, pic_slave_write, &vm->pic },
 		{ "ELCR", 0x4d0, 2, pic_elcr_read, pic_elcr_write, &vm->pic },
@@ -264,6 +296,7 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 
 void platform_update(struct vm *vm)
 {
+	platform_console_poll(vm);
 	pit_update(&vm->pit);
 	rtc_update(&vm->rtc);
 	lapic_update(&vm->vcpu.lapic);

@@ -38,6 +38,10 @@ void platform_reset(struct vm *vm, int64_t wall_clock);
 /* Let the device timers catch up with the guest's time, then the earliest
  * next deadline (guest TSC) or VCLOCK_NEVER. */
 void platform_update(struct vm *vm);
+/* Move bytes typed on the physical console into the VM's COM1. */
+void platform_console_poll(struct vm *vm);
+/* COM1 would interrupt the guest when a byte arrives. */
+bool platform_console_can_wake(const struct vm *vm);
 /* Guest TSC now. */
 uint64_t platform_guest_tsc(const struct vm *vm);
 

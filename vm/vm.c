@@ -108,7 +108,6 @@ static bool setup_devices(struct vm *vm)
 	uart16550_init(&vm->com2, vm_console_tx, &vm->console[1]);
 	vm->exit_port = (struct debug_exit){ vm_exit_port, vm };
 	const struct bus_device devs[] = {
-		{ "COM1 16550A", UART_COM1_BASE, UART_NR_PORTS, uart16550_read, uart16550_write, &vm->com1 },
 		{ "COM2 16550A", UART_COM2_BASE, UART_NR_PORTS, uart16550_read, uart16550_write, &vm->com2 },
 		{ "exit port", DEBUG_EXIT_PORT, DEBUG_EXIT_NR_PORTS, NULL, debug_exit_write, &vm->exit_port },
 	};

@@ -12,6 +12,7 @@
 #include "lib/string.h"
 #include "vm/cpuid_policy.h"
 #include "vmx/mmio.h"
+#include "vm/platform.h"
 
 /* CPUID.0:EAX of the host, read once. */
 static uint32_t host_cpuid_max_leaf;
@@ -54,7 +55,7 @@ static void handle_hlt(struct vcpu *v, const struct vmexit *e)
 	 * until a device timer (the VMX-preemption timer is set to the next
 	 * deadline) or another source raises something. With interrupts off,
 	 * or nothing armed that could ever fire, it would sleep forever. */
-	if (if_set && v->vm->next_deadline != VCLOCK_NEVER) {
+	if (if_set && (v->vm->next_deadline != VCLOCK_NEVER || platform_console_can_wake(v->vm))) {
 		vmcs_write(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
 		return;
 	}

@@ -12,6 +12,7 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 
@@ -39,6 +40,16 @@ void serial_flush(void)
 {
 	for (unsigned spins = 0; !(inb(COM1_PORT + UART_LSR) & LSR_TEMT) && spins < 1000000; spins++)
 		;
+}
+
+bool serial_rx_ready(void)
+{
+	return inb(COM1_PORT + UART_LSR) & LSR_DR;
+}
+
+uint8_t serial_getc(void)
+{
+	return inb(COM1_PORT + UART_THR); /* RBR at the same offset */
 }
 
 void console_putc(char c)

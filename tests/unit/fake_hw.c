@@ -326,3 +326,28 @@ bool vm_reset(struct vm *vm)
 	vm_stop(vm, false, "reset requested");
 	return false;
 }
+
+/* The physical console's receive side: bytes a test "types". */
+static uint8_t serial_in[64];
+static unsigned serial_in_head, serial_in_count;
+
+void fake_serial_type(const char *s)
+{
+	for (; *s && serial_in_count < sizeof(serial_in); s++)
+		serial_in[(serial_in_head + serial_in_count++) % sizeof(serial_in)] = (uint8_t)*s;
+}
+
+bool serial_rx_ready(void)
+{
+	return serial_in_count != 0;
+}
+
+uint8_t serial_getc(void)
+{
+	if (!serial_in_count)
+		return 0xff;
+	uint8_t c = serial_in[serial_in_head];
+	serial_in_head = (serial_in_head + 1) % sizeof(serial_in);
+	serial_in_count--;
+	return c;
+}

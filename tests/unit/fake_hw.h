@@ -51,4 +51,7 @@ extern unsigned fake_vmx_enter_calls;
 extern unsigned fake_vm_stop_calls, fake_vm_print_stats_calls;
 extern unsigned fake_vmcs_dump_calls;
 
+/* Bytes arriving on the physical console (serial_rx_ready/serial_getc). */
+void fake_serial_type(const char *s);
+
 #endif

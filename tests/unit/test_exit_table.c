@@ -12,6 +12,7 @@
 
 #include "tests/unit/fake_hw.h"
 #include "vmx/events.h"
+#include "vm/platform.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/hypercall.h"
@@ -1218,6 +1219,27 @@ static void test_ept_violation_in_ram_stops(void **state)
 	assert_stopped(vm, true, "inside guest RAM");
 }
 
+/* What is typed on the physical console reaches the running VM's COM1, and
+ * a guest waiting for it with the receive interrupt on can sleep in HLT. */
+static void test_console_input(void **state)
+{
+	struct vm *vm = vm_of(state);
+	uart16550_init(&vm->com1, NULL, NULL);
+	fake_serial_type("ok");
+	platform_console_poll(vm);
+	assert_int_equal(uart16550_read(&vm->com1, 5, 1) & 1, 1); /* LSR.DR */
+	assert_int_equal(uart16550_read(&vm->com1, 0, 1), 'o');
+	/* Without FIFOs the UART holds one byte: the next waits on the wire
+	 * until the guest looks again. */
+	assert_int_equal(uart16550_read(&vm->com1, 5, 1) & 1, 0);
+	platform_console_poll(vm);
+	assert_int_equal(uart16550_read(&vm->com1, 0, 1), 'k');
+	assert_false(platform_console_can_wake(vm));
+	uart16550_write(&vm->com1, 1, 1, 0x01); /* IER: received data */
+	uart16550_write(&vm->com1, 4, 1, 0x08); /* MCR: OUT2 */
+	assert_true(platform_console_can_wake(vm));
+}
+
 static void test_mmio_16bit_code_refused(void **state)
 {
 	struct vm *vm = vm_of(state);
@@ -1514,6 +1536,7 @@ int main(void)
 		T(test_ept_with_paging_walks),
 		T(test_ept_fetch_page_fault),
 		T(test_mmio_16bit_code_refused),
+		T(test_console_input),
 		T(test_ept_code_outside_ram_stops),
 		T(test_ept_code_at_end_of_ram),
 		T(test_run_loop_dispatch_and_counts),
