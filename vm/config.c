@@ -115,13 +115,37 @@ static const char *parse_settings(const char *s, const char *end, struct vm_conf
 		} else if (key_is(tok, klen, "selftest")) {
 			e = take_name("selftest", val, vlen, out->selftest, sizeof(out->selftest), errbuf,
 				      errlen);
-		} else if (key_is(tok, klen, "initrd") || key_is(tok, klen, "disk")) {
-			hv_snprintf(errbuf, errlen, "'%.*s' is not supported yet (Linux guests and virtio-blk "
-				    "come later)", (int)klen, tok);
+		} else if (key_is(tok, klen, "disk")) {
+			e = take_name("disk", val, vlen, out->disk, sizeof(out->disk), errbuf, errlen);
+		} else if (key_is(tok, klen, "disk_size")) {
+			uint64_t m;
+			if (!parse_u64(val, vlen, &m, true) || m < 512 || m > GiB(1) || (m & 511)) {
+				hv_snprintf(errbuf, errlen,
+					    "disk_size '%.*s' is not a multiple of 512 bytes from 512 to 1G",
+					    (int)vlen, val);
+				return errbuf;
+			}
+			out->disk_size = m;
+		} else if (key_is(tok, klen, "disk_ro") || key_is(tok, klen, "disk_transport")) {
+			bool ro = key_is(tok, klen, "disk_ro");
+			const char *a = ro ? "yes" : "mmio", *b = ro ? "no" : "pci";
+			if (vlen == strlen(a) && strncmp(val, a, vlen) == 0) {
+				if (ro)
+					out->disk_ro = true;
+				else
+					out->disk_mmio = true;
+			} else if (!(vlen == strlen(b) && strncmp(val, b, vlen) == 0)) {
+				hv_snprintf(errbuf, errlen, "%.*s must be %s or %s", (int)klen, tok, a, b);
+				return errbuf;
+			}
+		} else if (key_is(tok, klen, "initrd")) {
+			hv_snprintf(errbuf, errlen, "'%.*s' is not supported yet (Linux guests come later)",
+				    (int)klen, tok);
 			return errbuf;
 		} else {
 			hv_snprintf(errbuf, errlen,
-				    "unknown setting '%.*s' (known: name, mem, vcpus, kernel, module, cmdline)",
+				    "unknown setting '%.*s' (known: name, mem, vcpus, kernel, module, cmdline, "
+				    "disk, disk_size, disk_ro, disk_transport)",
 				    (int)klen, tok);
 			return errbuf;
 		}

@@ -26,6 +26,11 @@ struct vm_config {
 	unsigned module_count;
 	char cmdline[VM_CONFIG_CMDLINE_MAX];
 	char selftest[VM_CONFIG_NAME_MAX]; /* tests only: break=... (docs/entry-failures.md) */
+	/* The virtio-blk disk: a module served in place, or an empty one. */
+	char disk[VM_CONFIG_NAME_MAX];     /* module name; empty: no image */
+	uint64_t disk_size;                /* bytes of an empty disk (no image) */
+	bool disk_ro;
+	bool disk_mmio;                    /* virtio-mmio instead of virtio-pci */
 	unsigned line;     /* line number in the configuration file, 0 if none */
 };
 

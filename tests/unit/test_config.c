@@ -80,6 +80,17 @@ static void test_parse_every_key(void **state)
 	assert_string_equal(c.modules[1], "b_2.txt");
 	assert_string_equal(c.cmdline, "quiet");
 	assert_string_equal(c.selftest, "guest_cr0");
+	assert_string_equal(c.disk, "");
+	assert_false(c.disk_ro);
+
+	expect_parsed("kernel=k disk=root.img disk_ro=yes disk_transport=mmio", &c);
+	assert_string_equal(c.disk, "root.img");
+	assert_true(c.disk_ro);
+	assert_true(c.disk_mmio);
+	expect_parsed("kernel=k disk_size=16M disk_ro=no disk_transport=pci", &c);
+	assert_int_equal(c.disk_size, MiB(16));
+	assert_false(c.disk_ro);
+	assert_false(c.disk_mmio);
 
 	/* Tabs and runs of spaces separate; a later setting replaces an earlier one. */
 	expect_parsed("\tname=a \t  mem=4M\tname=b  kernel=x kernel=y cmdline=one cmdline=two ", &c);
@@ -257,7 +268,10 @@ static void test_parse_refused_keys(void **state)
 {
 	(void)state;
 	expect_line_refused("initrd=rd.img", "'initrd' is not supported yet");
-	expect_line_refused("disk=hd.img", "'disk' is not supported yet");
+	expect_line_refused("disk_size=1000", "is not a multiple of 512 bytes");
+	expect_line_refused("disk_size=2G", "is not a multiple of 512 bytes from 512 to 1G");
+	expect_line_refused("disk_ro=maybe", "disk_ro must be yes or no");
+	expect_line_refused("disk_transport=isa", "disk_transport must be mmio or pci");
 	expect_line_refused("name=a initrd=", "'initrd' is not supported yet");
 	static const char *const unknown[] = { "foo", "Name", "names", "nam", "mem ory", "cpus", "" };
 	for (unsigned i = 0; i < ARRAY_SIZE(unknown); i++) {
