@@ -114,16 +114,19 @@ unit-test: $(UNIT_TESTS)
 	@tests/run_unit.sh $(UNIT_TESTS)
 
 # --- Fuzzing (libFuzzer from Debian's clang and libclang-rt-14-dev; tests/fuzz/README.md)
-# The instruction decoder and the guest page walk take bytes the guest
-# controls: fuzz them with AddressSanitizer and UBSan. `make fuzz` runs for
-# FUZZ_SECONDS, `make fuzz-smoke` for 10; a crash, a sanitizer report or a
-# broken invariant fails the run and leaves the input in $(B)/fuzz/.
+# The instruction decoder, the guest page walk and the virtio request path
+# take bytes the guest controls: fuzz them with AddressSanitizer and UBSan.
+# `make fuzz` runs each target for FUZZ_SECONDS, `make fuzz-smoke` for 10; a
+# crash, a sanitizer report or a broken invariant fails the run and leaves
+# the input in $(B)/fuzz/ (fuzz_virtio's in $(B)/fuzz/virtio-).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_CFLAGS  := -std=c11 -g -O1 -DHV_HOSTED -I. -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
 FUZZ_SRCS    := vm/insn_decode.c vm/page_walk.c vm/guest_mem.c
 FUZZ_TARGET  := $(B)/fuzz/fuzz_decode
+FUZZ_VIRTIO_SRCS   := devices/virtqueue.c devices/virtio_blk.c devices/ramdisk.c vm/guest_mem.c lib/string.c
+FUZZ_VIRTIO_TARGET := $(B)/fuzz/fuzz_virtio
 
 .PHONY: fuzz fuzz-smoke
 $(FUZZ_TARGET): tests/fuzz/fuzz_decode.c $(FUZZ_SRCS) vm/insn_decode.h vm/page_walk.h vm/guest_mem.h \
@@ -132,10 +135,18 @@ $(FUZZ_TARGET): tests/fuzz/fuzz_decode.c $(FUZZ_SRCS) vm/insn_decode.h vm/page_w
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_decode.c $(FUZZ_SRCS)
 
-fuzz: $(FUZZ_TARGET)
-	@mkdir -p $(B)/fuzz/corpus
+$(FUZZ_VIRTIO_TARGET): tests/fuzz/fuzz_virtio.c $(FUZZ_VIRTIO_SRCS) devices/virtqueue.h devices/virtio_blk.h \
+                       devices/ramdisk.h devices/virtio.h vm/guest_mem.h lib/types.h lib/string.h
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (make deps)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtio.c $(FUZZ_VIRTIO_SRCS)
+
+fuzz: $(FUZZ_TARGET) $(FUZZ_VIRTIO_TARGET)
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-virtio
 	$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 \
 	    -dict=tests/fuzz/decode.dict -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus tests/fuzz/seeds
+	$(FUZZ_VIRTIO_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=16417 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(B)/fuzz/virtio- $(B)/fuzz/corpus-virtio tests/fuzz/seeds-virtio
 
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10

@@ -100,9 +100,9 @@ struct launch_totals {
 };
 
 static void launch(const struct vm_config *cfg, const struct guest_boot_params *boot,
-		   struct launch_totals *t)
+		   const struct vm_disk_params *disk, struct launch_totals *t)
 {
-	struct vm *vm = vm_create(cfg, boot);
+	struct vm *vm = vm_create(cfg, boot, disk);
 	if (!vm) {
 		t->refused++;
 		return;
@@ -124,8 +124,8 @@ static void launch_from_module_strings(const struct boot_info *bi, struct launch
 		char errbuf[128], defname[16];
 		hv_snprintf(defname, sizeof(defname), "vm%u", i);
 		const char *cerr = vm_config_parse(m->string, defname, &cfg, errbuf, sizeof(errbuf));
-		if (!cerr && (cfg.kernel[0] || cfg.module_count))
-			cerr = "kernel= and module= need a configuration file (docs/configuration.md)";
+		if (!cerr && (cfg.kernel[0] || cfg.module_count || cfg.disk[0]))
+			cerr = "kernel=, module= and disk= need a configuration file (docs/configuration.md)";
 		if (cerr) {
 			pr_err("module %u ('%s') refused: %s", i, m->string, cerr);
 			t->refused++;
@@ -135,7 +135,8 @@ static void launch_from_module_strings(const struct boot_info *bi, struct launch
 			.image = phys_to_virt(m->start), .image_size = m->end - m->start,
 			.cmdline = cfg.cmdline, .loader_name = HV_LOADER_NAME,
 		};
-		launch(&cfg, &boot, t);
+		struct vm_disk_params disk = { NULL, cfg.disk_size, cfg.disk_ro, cfg.disk_mmio };
+		launch(&cfg, &boot, cfg.disk_size ? &disk : NULL, t);
 	}
 }
 
@@ -172,6 +173,18 @@ static void launch_from_config_file(const struct boot_info *bi, const struct mb2
 			}
 			mods[j] = (struct guest_module){ phys_to_virt(m->start), m->end - m->start, m->string };
 		}
+		struct vm_disk_params disk = { NULL, c->disk_size, c->disk_ro, c->disk_mmio };
+		if (ok && c->disk[0]) {
+			const struct mb2_module *d = find_module(bi, c->disk);
+			if (!d) {
+				pr_err("config line %u: VM %s refused: no disk module named '%s'", c->line,
+				       c->name, c->disk);
+				ok = false;
+			} else {
+				disk.data = phys_to_virt(d->start); /* served in place */
+				disk.size = d->end - d->start;
+			}
+		}
 		if (!ok) {
 			t->refused++;
 			continue;
@@ -181,7 +194,7 @@ static void launch_from_config_file(const struct boot_info *bi, const struct mb2
 			.modules = mods, .module_count = c->module_count,
 			.cmdline = c->cmdline, .loader_name = HV_LOADER_NAME,
 		};
-		launch(c, &boot, t);
+		launch(c, &boot, (c->disk[0] || c->disk_size) ? &disk : NULL, t);
 	}
 }
 

@@ -83,4 +83,130 @@ struct virtio_device {
 	const char *broken_reason;
 };
 
+/* --- Rules every transport shares (added with virtio_pci.c and virtio_mmio.c)
+ * The registers differ between virtio-pci (4.1) and virtio-mmio (4.2); what a
+ * write to them means does not. Kept here, inline, so both transports apply
+ * the same rules of chapters 2 and 3. */
+
+/* Interrupt reasons: bit 0 of the ISR (4.1.4.5) and of InterruptStatus
+ * (4.2.2) is a used buffer notification, bit 1 a configuration change. */
+#define VIRTIO_ISR_QUEUE 1u
+#define VIRTIO_ISR_CONFIG 2u
+
+/* Queue q exists: below num_queues and offered with a non-zero size. */
+static inline struct virtqueue *virtio_queue(struct virtio_device *d, unsigned q)
+{
+	if (q >= d->num_queues || q >= VIRTIO_MAX_QUEUES || d->queues[q].max_size == 0)
+		return NULL;
+	return &d->queues[q];
+}
+
+/* A queue as it is after reset (2.4): disabled, no addresses, at its
+ * maximum size, no MSI-X vector, ring state at 0. */
+static inline void virtio_queue_clear(struct virtqueue *vq)
+{
+	uint16_t max = vq->max_size;
+	*vq = (struct virtqueue){ 0 };
+	vq->max_size = max;
+	vq->size = max;
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
+}
+
+/* Device reset (2.4): the device type forgets its in-flight work, then
+ * status, features and every queue return to their initial values. The
+ * configuration generation is kept: it only ever moves forward. */
+static inline void virtio_reset(struct virtio_device *d)
+{
+	if (d->ops && d->ops->reset)
+		d->ops->reset(d);
+	d->status = 0;
+	d->guest_features = 0;
+	d->broken_reason = NULL;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		virtio_queue_clear(&d->queues[q]);
+}
+
+/* 32 bits of the offered features: word 0 is bits 0-31, word 1 bits 32-63,
+ * higher words read 0 (no feature bits beyond 63 are defined). */
+static inline uint32_t virtio_feature_word(uint64_t features, uint32_t word)
+{
+	return word < 2 ? (uint32_t)(features >> (32 * word)) : 0;
+}
+
+/* The driver's accepted features, one word at a time. Taken as written (so
+ * that FEATURES_OK can refuse a bad set, 2.2.1) but only until FEATURES_OK
+ * is set: after that the set is fixed (3.1.1 step 5). Words above 1 are
+ * ignored. */
+static inline void virtio_write_driver_features(struct virtio_device *d, uint32_t word, uint32_t value)
+{
+	if (word >= 2 || (d->status & VIRTIO_STATUS_FEATURES_OK))
+		return;
+	uint64_t mask = 0xffffffffull << (32 * word);
+	d->guest_features = (d->guest_features & ~mask) | ((uint64_t)value << (32 * word));
+}
+
+/* 2.2.1: the device accepts only features it offered; 6.1: a modern
+ * transport requires VIRTIO_F_VERSION_1 (without it the driver is a legacy
+ * one, which these transports do not serve). */
+static inline bool virtio_features_acceptable(const struct virtio_device *d)
+{
+	return !(d->guest_features & ~d->host_features) && (d->guest_features & BIT(VIRTIO_F_VERSION_1));
+}
+
+/* The device configuration changed: a new generation (2.5.1: the driver
+ * rereads until two generation reads agree) and a notification. */
+static inline void virtio_config_changed(struct virtio_device *d)
+{
+	d->config_generation++;
+	if (d->transport && d->transport->notify_config)
+		d->transport->notify_config(d);
+}
+
+/* The driver wrote the status field (2.1, 3.1.1). 0 resets the device.
+ * Otherwise bits only accumulate (2.1.1: the driver MUST NOT clear a bit,
+ * so a cleared bit in the value is ignored) and DEVICE_NEEDS_RESET is the
+ * device's to set. FEATURES_OK stays clear if the accepted features are not
+ * acceptable (2.2.1: the driver reads it back to find out); DRIVER_OK stays
+ * clear until FEATURES_OK is set (3.1.1 orders them: without agreed
+ * features the device has nothing to operate with). */
+static inline void virtio_write_status(struct virtio_device *d, uint8_t value)
+{
+	if (value == 0) {
+		virtio_reset(d);
+		return;
+	}
+	uint8_t old = d->status;
+	uint8_t s = old | (value & (uint8_t)~VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	if ((s & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    !virtio_features_acceptable(d))
+		s &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+	if (!(s & VIRTIO_STATUS_FEATURES_OK))
+		s &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+	d->status = s;
+}
+
+/* The driver chose a queue size (4.1.4.3 queue_size, 4.2.2 QueueNum): a
+ * power of 2 (2.7: split virtqueues) from 1 to max_size, written while the
+ * queue is disabled; anything else leaves the size as it was. */
+static inline void virtio_set_queue_size(struct virtio_device *d, unsigned q, uint32_t size)
+{
+	struct virtqueue *vq = virtio_queue(d, q);
+	if (!vq || vq->ready || size == 0 || size > vq->max_size || (size & (size - 1)))
+		return;
+	vq->size = (uint16_t)size;
+}
+
+/* The driver notified queue q (2.9): passed to the device type only when it
+ * may act on it (2.1.2: not before DRIVER_OK, not once it needs a reset, not
+ * for a disabled queue). */
+static inline void virtio_driver_notified(struct virtio_device *d, unsigned q)
+{
+	struct virtqueue *vq = virtio_queue(d, q);
+	if (!vq || !vq->ready || !(d->status & VIRTIO_STATUS_DRIVER_OK) ||
+	    (d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		return;
+	if (d->ops && d->ops->queue_notify)
+		d->ops->queue_notify(d, q);
+}
+
 #endif

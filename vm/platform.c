@@ -1,6 +1,7 @@
 #include "vm/platform.h"
 #include "vm/vm.h"
 #include "devices/msi.h"
+#include "lib/printf.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/serial.h"
@@ -305,4 +306,38 @@ void platform_update(struct vm *vm)
 	d = MIN(d, lapic_next_deadline(&vm->vcpu.lapic));
 	vm->next_deadline = d;
 	vm->timers_dirty = false;
+}
+
+bool platform_add_disk(struct vm *vm, bool over_mmio)
+{
+	char serial[21];
+	hv_snprintf(serial, sizeof(serial), "hv-%s", vm->name);
+	virtio_blk_init(&vm->blk, &vm->vdev, &vm->disk, serial);
+	vm->vdev.mem = &vm->mem; /* every guest address goes through the checked helpers */
+	vm->has_disk = true;
+	vm->disk_mmio = over_mmio;
+	if (over_mmio) {
+		struct irq_line irq = isa_line(vm, PLATFORM_VIRTIO_MMIO_IRQ);
+		if (!virtio_mmio_init(&vm->vmmio, &vm->vdev, VIRTIO_BLK_CFG_SIZE, &irq))
+			return false;
+		const struct bus_device dev = { "virtio-mmio block", PLATFORM_VIRTIO_MMIO_BASE,
+						VIRTIO_MMIO_SIZE, virtio_mmio_read, virtio_mmio_write,
+						&vm->vmmio };
+		return bus_register(&vm->mmio, &dev);
+	}
+	/* INTA# of slot 2: IOAPIC pin 16 + (2 + 0) % 4, active low. */
+	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_VIRTIO_BLK_SLOT + 0) % 4 };
+	return virtio_pci_init(&vm->vpci, &vm->vdev, VIRTIO_BLK_CFG_SIZE, &inta) &&
+	       pci_register_function(&vm->pci, PLATFORM_VIRTIO_BLK_SLOT, 0, &vm->vpci.fn);
+}
+
+void vm_print_disk(const struct vm *vm)
+{
+	if (!vm->has_disk)
+		return;
+	pr_info("VM %s disk: %llu bytes, checksum fnv1a64 %016llx, %llu requests (%llu I/O errors, "
+		"%llu unsupported, %llu malformed chains)", vm->name,
+		(unsigned long long)vm->disk.size, (unsigned long long)ramdisk_fnv1a64(&vm->disk),
+		(unsigned long long)vm->blk.requests, (unsigned long long)vm->blk.io_errors,
+		(unsigned long long)vm->blk.unsupported, (unsigned long long)vm->blk.bad_chains);
 }

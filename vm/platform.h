@@ -13,7 +13,9 @@
  *   0xc0000000-0xdfffffff    PCI memory window (BARs), ports 0xc000-0xffff for I/O BARs
  *   0xfec00000               IOAPIC, 24 pins; PCI INTA-D of slot s -> pin 16 + (s + pin) % 4
  *   0xfee00000               local APIC page of the accessing vCPU
- *   PCI 00:00.0 host bridge, 00:01.0 test device (MSI, MSI-X, INTx)
+ *   PCI 00:00.0 host bridge, 00:01.0 test device (MSI, MSI-X, INTx),
+ *       00:02.0 virtio-blk (virtio-pci, when the VM has a disk)
+ *   0xfeb00000 (0x200)       virtio-blk over virtio-mmio instead (disk_transport=mmio), IRQ 5
  */
 #ifndef VM_PLATFORM_H
 #define VM_PLATFORM_H
@@ -30,6 +32,16 @@ struct vcpu;
 #define PLATFORM_PCI_IO_SIZE 0x4000ULL
 #define PLATFORM_IOAPIC_BASE 0xfec00000ULL
 #define PLATFORM_TESTDEV_SLOT 1
+#define PLATFORM_VIRTIO_BLK_SLOT 2
+#define PLATFORM_VIRTIO_MMIO_BASE 0xfeb00000ULL
+#define PLATFORM_VIRTIO_MMIO_IRQ 5
+
+struct ramdisk;
+
+/* Print the disk's size and checksum (FNV-1a 64 over every byte). */
+void vm_print_disk(const struct vm *vm);
+/* Attach the VM's virtio-blk disk over virtio-pci or virtio-mmio. */
+bool platform_add_disk(struct vm *vm, bool over_mmio);
 
 /* Build and wire every device; false (with a message) if registration fails. */
 bool platform_init(struct vm *vm, int64_t wall_clock);

@@ -163,7 +163,34 @@ bool vm_reset(struct vm *vm)
 	return true;
 }
 
-struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot)
+static bool attach_disk(struct vm *vm, const struct vm_disk_params *dp)
+{
+	void *data = dp->data;
+	if (!data) {
+		data = page_alloc(ALIGN_UP(dp->size, PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE);
+		if (!data) {
+			pr_err("VM %s refused: cannot allocate a %llu MiB disk", vm->name,
+			       (unsigned long long)(dp->size >> 20));
+			return false;
+		}
+		vm->disk_allocated = true;
+		vm->disk.data = data; /* so a failure below gives the pages back */
+		vm->disk.size = dp->size;
+	}
+	if (!ramdisk_init(&vm->disk, data, dp->size, dp->read_only) ||
+	    !platform_add_disk(vm, dp->over_mmio)) {
+		pr_err("VM %s refused: its disk (%llu bytes) cannot be attached", vm->name,
+		       (unsigned long long)dp->size);
+		return false;
+	}
+	pr_info("VM %s: virtio-blk disk of %llu sectors%s over %s", vm->name,
+		(unsigned long long)ramdisk_sectors(&vm->disk), dp->read_only ? ", read-only" : "",
+		dp->over_mmio ? "virtio-mmio at 0xfeb00000" : "virtio-pci at 00:02.0");
+	return true;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot,
+		     const struct vm_disk_params *disk)
 {
 	struct vm *vm = NULL;
 	for (unsigned i = 0; i < VM_MAX && !vm; i++)
@@ -202,6 +229,9 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 		pr_err("VM %s refused: device registration failed", vm->name);
 		goto fail;
 	}
+
+	if (disk && !attach_disk(vm, disk))
+		goto fail;
 
 	/* Keep what was loaded, to load it again on a reset. */
 	vm->kernel_image = boot->image;
@@ -242,6 +272,8 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	return vm;
 
 fail:
+	if (vm->disk_allocated)
+		page_free(vm->disk.data, ALIGN_UP(vm->disk.size, PAGE_SIZE) / PAGE_SIZE);
 	if (vm->ept.pml4_pa)
 		ept_destroy(&vm->ept, ept_free_table);
 	page_free(ram, cfg->mem / PAGE_SIZE);
@@ -260,6 +292,8 @@ void vm_destroy(struct vm *vm)
 	}
 	ept_destroy(&vm->ept, ept_free_table);
 	page_free(vm->mem.hva, vm->mem.size / PAGE_SIZE);
+	if (vm->disk_allocated)
+		page_free(vm->disk.data, ALIGN_UP(vm->disk.size, PAGE_SIZE) / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));
 	vm->state = VM_STATE_FREE;
 }
@@ -301,6 +335,7 @@ void vm_print_stats(const struct vm *vm)
 void vm_report(const struct vm *vm)
 {
 	vm_print_stats(vm);
+	vm_print_disk(vm);
 	if (vm->failed)
 		vcpu_print_trace(&vm->vcpu);
 	if (vm->has_exit_code)

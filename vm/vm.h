@@ -17,6 +17,10 @@
 #include "devices/ioapic.h"
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
+#include "devices/ramdisk.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_pci.h"
+#include "devices/virtio_mmio.h"
 #include "lib/muldiv.h"
 #include "vmx/exit_reasons.h"
 
@@ -106,6 +110,15 @@ struct vm {
 	struct ioapic ioapic;
 	struct pci_segment pci;
 	struct pci_testdev testdev;
+	/* The virtio-blk disk (vm/platform.c), when the configuration gives one. */
+	bool has_disk;
+	bool disk_mmio;
+	bool disk_allocated;     /* an empty disk's pages, to give back */
+	struct ramdisk disk;
+	struct virtio_device vdev;
+	struct virtio_blk blk;
+	struct virtio_pci vpci;
+	struct virtio_mmio vmmio;
 	struct vclock clock;     /* the guest TSC: host TSC + tsc_offset */
 	uint64_t tsc_offset;
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */

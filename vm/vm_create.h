@@ -7,7 +7,17 @@
 
 /* Build a VM: RAM, EPT, devices, the guest kernel and modules loaded and
  * its boot information written. NULL (with a message) if anything is wrong. */
-struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot);
+/* A disk for the VM: image bytes served in place (data, size), or an empty
+ * disk of size bytes allocated here (data NULL). */
+struct vm_disk_params {
+	void *data;
+	uint64_t size;
+	bool read_only;
+	bool over_mmio;
+};
+
+struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot,
+		     const struct vm_disk_params *disk);
 /* Run the VM's vCPU until the VM stops. False if it failed. */
 bool vm_run(struct vm *vm);
 /* Print how the VM ended and its exit statistics. */

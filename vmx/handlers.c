@@ -145,6 +145,7 @@ static void handle_vmcall(struct vcpu *v, const struct vmexit *e)
 		break;
 	case HC_DUMP_STATS:
 		vm_print_stats(v->vm);
+		vm_print_disk(v->vm);
 		vcpu_print_trace(v);
 		*rax = 0;
 		break;

