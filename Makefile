@@ -160,7 +160,11 @@ check-deps:
 run: check-deps $(B)/hv.iso
 	scripts/run.sh $(B)/hv.iso
 
-test: check-deps all guests $(UNIT_TESTS)
+$(B)/tools/fnv1a64: tests/tools/fnv1a64.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+test: check-deps all guests $(UNIT_TESTS) $(B)/tools/fnv1a64
 	tests/run_all.sh
 
 bench: check-deps all guests

@@ -220,16 +220,20 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 
 	static uint8_t ref[512];
 	if (!expect_ro) {
-		/* Write a pattern into sectors spread across the disk, read it back. */
+		/* Sector i * (capacity - 1) / 7, i = 0..7, filled with the byte
+		 * (i + 1) * 17: the test script applies the same writes to its copy
+		 * of the image and compares the hypervisor's disk checksum. */
 		bool ok = true;
 		for (unsigned i = 0; i < 8; i++) {
-			uint64_t sec = (uint64_t)i * (cap_lo - 1) / 7;
-			fill(data[1], 512, i + 1);
+			uint32_t sec = i * (cap_lo - 1) / 7;
+			for (unsigned b = 0; b < 512; b++)
+				data[1][b] = (uint8_t)((i + 1) * 17);
 			ok &= do_request(BLK_T_OUT, sec, data[1], 512, false) == BLK_S_OK;
 		}
 		for (unsigned i = 0; i < 8; i++) {
-			uint64_t sec = (uint64_t)i * (cap_lo - 1) / 7;
-			fill(ref, 512, i + 1);
+			uint32_t sec = i * (cap_lo - 1) / 7;
+			for (unsigned b = 0; b < 512; b++)
+				ref[b] = (uint8_t)((i + 1) * 17);
 			ok &= do_request(BLK_T_IN, sec, data[2], 512, true) == BLK_S_OK && same(data[2], ref, 512);
 		}
 		check(ok, "writes across the whole disk read back", "");
