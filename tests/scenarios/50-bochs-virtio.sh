@@ -12,6 +12,9 @@ for i in 0 1 2 3 4 5 6 7; do
 	head -c 512 /dev/zero | tr '\0' "$(printf "\\$(printf '%03o' $byte)")" |
 		dd of=$T/rw.expected bs=512 seek=$sec conv=notrunc status=none
 done
+# WRITE_ZEROES of sectors 100-101 and DISCARD of sector 200 zero them.
+dd if=/dev/zero of=$T/rw.expected bs=512 seek=100 count=2 conv=notrunc status=none
+dd if=/dev/zero of=$T/rw.expected bs=512 seek=200 count=1 conv=notrunc status=none
 cat > $T/virtio.conf <<'EOC'
 vm name=vrw mem=16M kernel=virtio.elf disk=rw.img
 vm name=vro mem=16M kernel=virtio.elf disk=ro.img disk_ro=yes cmdline="ro"

@@ -198,7 +198,8 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	C32(0x08) = 1;
 	C32(0x0c) = 1;    /* VERSION_1 only */
 	C32(0x08) = 0;
-	C32(0x0c) = f_lo & ((1u << 5) | (1u << 9) | (1u << 13) | (1u << 14)); /* RO, FLUSH, DISCARD, WRITE_ZEROES */
+	/* RO, FLUSH, DISCARD, WRITE_ZEROES, INDIRECT_DESC */
+	C32(0x0c) = f_lo & ((1u << 5) | (1u << 9) | (1u << 13) | (1u << 14) | (1u << 28));
 	C8(0x14) = 1 | 2 | 8; /* FEATURES_OK */
 	check(C8(0x14) & 8, "FEATURES_OK is accepted", "status 0x%x", C8(0x14));
 	C16(0x16) = 0;
@@ -237,6 +238,23 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 			ok &= do_request(BLK_T_IN, sec, data[2], 512, true) == BLK_S_OK && same(data[2], ref, 512);
 		}
 		check(ok, "writes across the whole disk read back", "");
+
+		/* WRITE_ZEROES sectors 100-101 and DISCARD sector 200 (both zero
+		 * the data here; the test script expects zeros there). */
+		static struct { uint64_t sector; uint32_t num, flags; } seg;
+		seg.sector = 100;
+		seg.num = 2;
+		seg.flags = 0;
+		uint8_t wz = do_request(BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg), false);
+		seg.sector = 200;
+		seg.num = 1;
+		uint8_t dc = do_request(BLK_T_DISCARD, 0, &seg, sizeof(seg), false);
+		uint8_t rs = do_request(BLK_T_IN, 100, data[2], 512, true);
+		bool zeros = true;
+		for (unsigned b = 0; b < 512; b++)
+			zeros &= data[2][b] == 0;
+		check(wz == BLK_S_OK && dc == BLK_S_OK && rs == BLK_S_OK && zeros,
+		      "WRITE_ZEROES and DISCARD complete; the sectors read as zeros", "%u %u %u", wz, dc, rs);
 	} else {
 		fill(data[1], 512, 9);
 		check(do_request(BLK_T_OUT, 0, data[1], 512, false) == BLK_S_IOERR,
@@ -269,14 +287,31 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	uint8_t e3 = do_request(BLK_T_IN, ~0ULL - 1, data[3], 1024, true);       /* sector overflow */
 	check(e1 != BLK_S_OK && e2 == BLK_S_IOERR && e3 == BLK_S_IOERR,
 	      "buffers outside RAM and sectors past the end fail", "%u %u %u", e1, e2, e3);
+	/* A buffer far beyond RAM (8 GiB) and one straddling its end. */
+	uint16_t h = build(0, BLK_T_IN, 0, data[3], 512, true);
+	desc[(h + 1) % QSIZE].addr = 0x200000000ULL;
+	submit(&h, 1);
+	bool far_ok = completed() == 1 && status[0] != BLK_S_OK;
+	h = build(0, BLK_T_IN, 0, data[3], 512, true);
+	desc[(h + 1) % QSIZE].addr = 16 * 1024 * 1024 - 256; /* the VM has 16 MiB */
+	submit(&h, 1);
+	bool end_ok = completed() == 1 && status[0] != BLK_S_OK;
+	check(far_ok && end_ok, "buffers beyond RAM and straddling its end are refused", "");
+	/* An indirect table claiming 1000 entries (bigger than the queue). */
+	desc[0] = (struct virtq_desc){ (uint32_t)indirect, 16 * 1000, VIRTQ_DESC_F_INDIRECT, 0 };
+	h = 0;
+	submit(&h, 1);
+	check(completed() == 1, "an oversized indirect table is refused, the chain completed", "");
 	/* A descriptor loop: 0 -> 1 -> 0. */
 	desc[0] = (struct virtq_desc){ (uint32_t)&hdr[0], 16, VIRTQ_DESC_F_NEXT, 1 };
 	desc[1] = (struct virtq_desc){ (uint32_t)&status[0], 1, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0 };
-	uint16_t h0 = 0;
-	submit(&h0, 1);
-	completed();
-	check(true, "a descriptor loop did not hang the hypervisor", "");
+	h = 0;
+	submit(&h, 1);
+	check(completed() == 1, "a descriptor loop is refused, the chain completed", "");
+	/* After all that, an ordinary request still works. */
+	uint8_t after = do_request(BLK_T_IN, 1, data[4], 512, true);
+	check(after == BLK_S_OK && !(C8(0x14) & 0x40), "a normal request works after the hostile set",
+	      "status %u, device status 0x%x", after, C8(0x14));
 	(void)big;
-	(void)indirect;
 	checks_summary();
 }
