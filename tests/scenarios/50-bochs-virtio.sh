@@ -6,6 +6,8 @@ iso=$T/virtio.iso
 log=$T/virtio.serial
 head -c 1048576 /dev/urandom > $T/rw.img
 head -c 524288 /dev/urandom > $T/ro.img
+head -c 1048576 /dev/urandom > $T/mm.img
+cp $T/mm.img $T/mm.expected
 cp $T/rw.img $T/rw.expected
 for i in 0 1 2 3 4 5 6 7; do
 	sec=$((i * 2047 / 7)); byte=$(((i + 1) * 17))
@@ -15,15 +17,25 @@ done
 # WRITE_ZEROES of sectors 100-101 and DISCARD of sector 200 zero them.
 dd if=/dev/zero of=$T/rw.expected bs=512 seek=100 count=2 conv=notrunc status=none
 dd if=/dev/zero of=$T/rw.expected bs=512 seek=200 count=1 conv=notrunc status=none
+cp $T/rw.expected $T/mm.expected.tmp
+# mm.img gets the same writes: apply them over its own random contents.
+for i in 0 1 2 3 4 5 6 7; do
+	sec=$((i * 2047 / 7))
+	dd if=$T/rw.expected of=$T/mm.expected bs=512 skip=$sec seek=$sec count=1 conv=notrunc status=none
+done
+dd if=/dev/zero of=$T/mm.expected bs=512 seek=100 count=2 conv=notrunc status=none
+dd if=/dev/zero of=$T/mm.expected bs=512 seek=200 count=1 conv=notrunc status=none
+rm -f $T/mm.expected.tmp
 cat > $T/virtio.conf <<'EOC'
 vm name=vrw mem=16M kernel=virtio.elf disk=rw.img
 vm name=vro mem=16M kernel=virtio.elf disk=ro.img disk_ro=yes cmdline="ro"
 vm name=vempty mem=16M kernel=virtio.elf disk_size=4M
+vm name=vmmio mem=16M kernel=virtio.elf disk=mm.img disk_transport=mmio cmdline="mmio"
 EOC
 mkiso $iso "loglevel=info" $T/virtio.conf config $B/guests/virtio.elf virtio.elf \
-	$T/rw.img rw.img $T/ro.img ro.img
+	$T/rw.img rw.img $T/ro.img ro.img $T/mm.img mm.img
 scripts/bochs.sh $iso $log 300
-for vm in vrw vro vempty; do
+for vm in vrw vro vempty vmmio; do
 	guest_checks "virtio: $vm" $log $vm
 	expect "virtio: $vm finished" $log "VM $vm finished with exit code 0"
 done
@@ -32,4 +44,7 @@ expect "virtio: the written disk holds exactly what was written" $log \
 	"VM vrw disk: 1048576 bytes, checksum fnv1a64 $($B/tools/fnv1a64 $T/rw.expected)"
 expect "virtio: the read-only disk is unchanged" $log \
 	"VM vro disk: 524288 bytes, checksum fnv1a64 $($B/tools/fnv1a64 $T/ro.img)"
-expect "virtio: every VM ran" $log 'all VMs done: 3 ran, 0 failed, 0 refused'
+expect "virtio: the virtio-mmio disk was attached" $log 'VM vmmio: virtio-blk disk of 2048 sectors over virtio-mmio'
+expect "virtio: the virtio-mmio disk holds exactly what was written" $log \
+	"VM vmmio disk: 1048576 bytes, checksum fnv1a64 $($B/tools/fnv1a64 $T/mm.expected)"
+expect "virtio: every VM ran" $log 'all VMs done: 4 ran, 0 failed, 0 refused'

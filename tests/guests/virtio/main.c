@@ -42,6 +42,10 @@ static uint8_t big[8 * 512];
 
 static volatile uint8_t *common, *notify_addr, *devcfg;
 static uint16_t last_used;
+/* virtio-mmio (VIRTIO 1.2 4.2.2) instead of PCI, when the command line says "mmio". */
+static bool use_mmio;
+#define MMIO_BASE 0xfeb00000u
+#define M32(o) (*(volatile uint32_t *)(MMIO_BASE + (o)))
 
 static uint32_t pci_cfg(unsigned dev, unsigned reg)
 {
@@ -106,6 +110,66 @@ static bool map_caps(unsigned slot)
 	return true;
 }
 
+/* The two transports behind one small interface. */
+static void set_status(uint8_t v)
+{
+	if (use_mmio)
+		M32(0x070) = v;
+	else
+		C8(0x14) = v;
+}
+static uint8_t get_status(void)
+{
+	return use_mmio ? (uint8_t)M32(0x070) : C8(0x14);
+}
+static uint32_t device_features(unsigned word)
+{
+	if (use_mmio) {
+		M32(0x014) = word;
+		return M32(0x010);
+	}
+	C32(0x00) = word;
+	return C32(0x04);
+}
+static void driver_features(unsigned word, uint32_t v)
+{
+	if (use_mmio) {
+		M32(0x024) = word;
+		M32(0x020) = v;
+	} else {
+		C32(0x08) = word;
+		C32(0x0c) = v;
+	}
+}
+static uint16_t setup_queue0(void)
+{
+	uint16_t max;
+	if (use_mmio) {
+		M32(0x030) = 0;
+		max = (uint16_t)M32(0x034);
+		M32(0x038) = QSIZE;
+		M32(0x080) = (uint32_t)desc;
+		M32(0x084) = 0;
+		M32(0x090) = (uint32_t)&avail;
+		M32(0x094) = 0;
+		M32(0x0a0) = (uint32_t)&used;
+		M32(0x0a4) = 0;
+		M32(0x044) = 1;
+		return max;
+	}
+	C16(0x16) = 0;
+	max = C16(0x18);
+	C16(0x18) = QSIZE;
+	*(volatile uint32_t *)(common + 0x20) = (uint32_t)desc;
+	*(volatile uint32_t *)(common + 0x24) = 0;
+	*(volatile uint32_t *)(common + 0x28) = (uint32_t)&avail;
+	*(volatile uint32_t *)(common + 0x2c) = 0;
+	*(volatile uint32_t *)(common + 0x30) = (uint32_t)&used;
+	*(volatile uint32_t *)(common + 0x34) = 0;
+	C16(0x1c) = 1;
+	return max;
+}
+
 /* Submit chains described by (head) in order, notify once, wait for all. */
 static void submit(const uint16_t *heads, unsigned n)
 {
@@ -113,7 +177,10 @@ static void submit(const uint16_t *heads, unsigned n)
 		avail.ring[(avail.idx + i) % QSIZE] = heads[i];
 	__asm__ volatile("" ::: "memory");
 	avail.idx = (uint16_t)(avail.idx + n);
-	*(volatile uint16_t *)notify_addr = 0;
+	if (use_mmio)
+		M32(0x050) = 0; /* QueueNotify: queue 0 */
+	else
+		*(volatile uint16_t *)notify_addr = 0;
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -168,53 +235,55 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 {
 	(void)magic;
 	bool expect_ro = false;
-	/* The command line (Multiboot2 tag 1) says "ro" for a read-only disk. */
+	/* The command line (Multiboot2 tag 1): "ro" for a read-only disk,
+	 * "mmio" for the virtio-mmio transport. */
 	for (uint32_t p = mb_info + 8; p < mb_info + *(uint32_t *)mb_info;) {
 		uint32_t type = *(uint32_t *)p, size = *(uint32_t *)(p + 4);
-		if (type == 1 && ((const char *)(p + 8))[0] == 'r' && ((const char *)(p + 8))[1] == 'o')
-			expect_ro = true;
+		if (type == 1) {
+			const char *c = (const char *)(p + 8);
+			for (; *c; c++) {
+				if (c[0] == 'r' && c[1] == 'o')
+					expect_ro = true;
+				if (c[0] == 'm' && c[1] == 'm' && c[2] == 'i' && c[3] == 'o')
+					use_mmio = true;
+			}
+		}
 		if (type == 0)
 			break;
 		p += (size + 7) & ~7u;
 	}
-	gprintf("virtio guest: virtio-blk over PCI%s\n", expect_ro ? ", read-only disk" : "");
-	unsigned slot;
-	if (!find_device(&slot)) {
-		check(false, "a virtio-blk PCI function (1af4:1042) is on bus 0", "");
-		return;
+	gprintf("virtio guest: virtio-blk over %s%s\n", use_mmio ? "MMIO" : "PCI",
+		expect_ro ? ", read-only disk" : "");
+	if (use_mmio) {
+		check(M32(0x000) == 0x74726976u && M32(0x004) == 2 && M32(0x008) == 2,
+		      "virtio-mmio: magic, version 2, block device", "magic 0x%x version %u id %u",
+		      M32(0x000), M32(0x004), M32(0x008));
+		devcfg = (volatile uint8_t *)(MMIO_BASE + 0x100);
+	} else {
+		unsigned slot;
+		if (!find_device(&slot)) {
+			check(false, "a virtio-blk PCI function (1af4:1042) is on bus 0", "");
+			return;
+		}
+		check(map_caps(slot), "the virtio capabilities describe the common, notify and device areas", "");
 	}
-	check(map_caps(slot), "the virtio capabilities describe the common, notify and device areas", "");
 
 	/* Initialization (VIRTIO 1.2 3.1.1). */
-	C8(0x14) = 0;
-	C8(0x14) = 1;     /* ACKNOWLEDGE */
-	C8(0x14) = 1 | 2; /* DRIVER */
-	C32(0x00) = 1;
-	uint32_t f_hi = C32(0x04);
-	C32(0x00) = 0;
-	uint32_t f_lo = C32(0x04);
+	set_status(0);
+	set_status(1);     /* ACKNOWLEDGE */
+	set_status(1 | 2); /* DRIVER */
+	uint32_t f_hi = device_features(1), f_lo = device_features(0);
 	check(f_hi & 1, "the device offers VIRTIO_F_VERSION_1", "features 0x%x%08x", f_hi, f_lo);
 	bool ro_offered = f_lo & (1u << 5);
-	C32(0x08) = 1;
-	C32(0x0c) = 1;    /* VERSION_1 only */
-	C32(0x08) = 0;
+	driver_features(1, 1); /* VERSION_1 */
 	/* RO, FLUSH, DISCARD, WRITE_ZEROES, INDIRECT_DESC */
-	C32(0x0c) = f_lo & ((1u << 5) | (1u << 9) | (1u << 13) | (1u << 14) | (1u << 28));
-	C8(0x14) = 1 | 2 | 8; /* FEATURES_OK */
-	check(C8(0x14) & 8, "FEATURES_OK is accepted", "status 0x%x", C8(0x14));
-	C16(0x16) = 0;
-	uint16_t qmax = C16(0x18);
-	C16(0x18) = QSIZE;
-	*(volatile uint32_t *)(common + 0x20) = (uint32_t)desc;
-	*(volatile uint32_t *)(common + 0x24) = 0;
-	*(volatile uint32_t *)(common + 0x28) = (uint32_t)&avail;
-	*(volatile uint32_t *)(common + 0x2c) = 0;
-	*(volatile uint32_t *)(common + 0x30) = (uint32_t)&used;
-	*(volatile uint32_t *)(common + 0x34) = 0;
-	C16(0x1c) = 1;
-	C8(0x14) = 1 | 2 | 4 | 8; /* DRIVER_OK */
-	check(qmax >= QSIZE && !(C8(0x14) & 0x40), "queue 0 is set up, no DEVICE_NEEDS_RESET",
-	      "max %u status 0x%x", qmax, C8(0x14));
+	driver_features(0, f_lo & ((1u << 5) | (1u << 9) | (1u << 13) | (1u << 14) | (1u << 28)));
+	set_status(1 | 2 | 8); /* FEATURES_OK */
+	check(get_status() & 8, "FEATURES_OK is accepted", "status 0x%x", get_status());
+	uint16_t qmax = setup_queue0();
+	set_status(1 | 2 | 4 | 8); /* DRIVER_OK */
+	check(qmax >= QSIZE && !(get_status() & 0x40), "queue 0 is set up, no DEVICE_NEEDS_RESET",
+	      "max %u status 0x%x", qmax, get_status());
 	uint32_t cap_lo = *(volatile uint32_t *)(devcfg + 0);
 	check(cap_lo >= 64, "capacity is read from the device configuration", "%u sectors", cap_lo);
 	check(ro_offered == expect_ro, "VIRTIO_BLK_F_RO matches the configuration", "RO %u", ro_offered);
@@ -310,8 +379,8 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	check(completed() == 1, "a descriptor loop is refused, the chain completed", "");
 	/* After all that, an ordinary request still works. */
 	uint8_t after = do_request(BLK_T_IN, 1, data[4], 512, true);
-	check(after == BLK_S_OK && !(C8(0x14) & 0x40), "a normal request works after the hostile set",
-	      "status %u, device status 0x%x", after, C8(0x14));
+	check(after == BLK_S_OK && !(get_status() & 0x40), "a normal request works after the hostile set",
+	      "status %u, device status 0x%x", after, get_status());
 	(void)big;
 	checks_summary();
 }
