@@ -3,12 +3,19 @@
 #include "lib/string.h"
 
 #ifndef HV_HOSTED
+/* Copies and fills use the string instructions (SDM Vol. 2B MOVS, STOS):
+ * eight bytes a step, then the tail; DF is clear in the hypervisor (the
+ * System V ABI says so at every call). */
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq\n\t"
+			 "movq %3, %%rcx\n\t"
+			 "rep movsb"
+			 : "+D"(d), "+S"(src), "+c"(q)
+			 : "r"(r)
+			 : "memory");
 	return dst;
 }
 
@@ -28,9 +35,15 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
-	while (n--)
-		*d++ = (unsigned char)c;
+	void *d = dst;
+	uint64_t pattern = 0x0101010101010101ULL * (uint8_t)c;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep stosq\n\t"
+			 "movq %3, %%rcx\n\t"
+			 "rep stosb"
+			 : "+D"(d), "+c"(q)
+			 : "a"(pattern), "r"(r)
+			 : "memory");
 	return dst;
 }
 

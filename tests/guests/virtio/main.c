@@ -8,7 +8,7 @@
 #include "tests/guests/common/guest.h"
 
 #define BAR_BASE 0xc0000000u
-#define QSIZE 16
+#define QSIZE 64 /* 16 requests of 3 descriptors in flight, for the benchmark */
 
 /* Split virtqueue layout (VIRTIO 1.2 2.7). */
 struct virtq_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
@@ -43,7 +43,7 @@ static uint8_t big[8 * 512];
 static volatile uint8_t *common, *notify_addr, *devcfg;
 static uint16_t last_used;
 /* virtio-mmio (VIRTIO 1.2 4.2.2) instead of PCI, when the command line says "mmio". */
-static bool use_mmio;
+static bool use_mmio, bench;
 #define MMIO_BASE 0xfeb00000u
 #define M32(o) (*(volatile uint32_t *)(MMIO_BASE + (o)))
 
@@ -231,6 +231,47 @@ static bool same(const uint8_t *a, const uint8_t *b, unsigned n)
 	return true;
 }
 
+/* Sequential transfers of 1 MiB in requests of `size` bytes, `depth` at a
+ * time: guest TSC ticks (instructions, in Bochs) and VM exits. */
+static uint8_t bench_buf[1 << 20] __attribute__((aligned(4096)));
+
+static void bench_run(uint32_t type, uint32_t size, unsigned depth, uint32_t *ticks, uint32_t *exits)
+{
+	unsigned per_req = size / 512, nreq = (1u << 20) / size;
+	uint32_t x0 = vmcall1(HC_GET_EXIT_COUNT, 0);
+	uint64_t t0 = rdtsc();
+	for (unsigned r = 0; r < nreq; r += depth) {
+		uint16_t heads[16];
+		unsigned n = nreq - r < depth ? nreq - r : depth;
+		for (unsigned k = 0; k < n; k++)
+			heads[k] = build(k, type, (uint64_t)(r + k) * per_req, bench_buf + (r + k) * size, size,
+					 type == BLK_T_IN);
+		submit(heads, n);
+		completed();
+	}
+	*ticks = (uint32_t)(rdtsc() - t0);
+	*exits = vmcall1(HC_GET_EXIT_COUNT, 0) - x0 - 1;
+}
+
+static void run_benchmarks(void)
+{
+	static uint8_t copy_dst[1 << 20];
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("cld; rep movsl" : : "S"(bench_buf), "D"(copy_dst), "c"((1u << 20) / 4) : "memory");
+	uint32_t memcpy_ticks = (uint32_t)(rdtsc() - t0);
+	static const uint32_t sizes[2] = { 4096, 65536 };
+	static const unsigned depths[2] = { 1, 16 };
+	for (unsigned si = 0; si < 2; si++)
+		for (unsigned di = 0; di < 2; di++) {
+			uint32_t rt, rx, wt, wx;
+			bench_run(BLK_T_OUT, sizes[si], depths[di], &wt, &wx);
+			bench_run(BLK_T_IN, sizes[si], depths[di], &rt, &rx);
+			gprintf("blkbench: size=%u depth=%u requests=%u read_ticks=%u read_exits=%u "
+				"write_ticks=%u write_exits=%u memcpy_ticks=%u\n", sizes[si], depths[di],
+				(1u << 20) / sizes[si], rt, rx, wt, wx, memcpy_ticks);
+		}
+}
+
 void guest_main(uint32_t magic, uint32_t mb_info)
 {
 	(void)magic;
@@ -246,6 +287,8 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 					expect_ro = true;
 				if (c[0] == 'm' && c[1] == 'm' && c[2] == 'i' && c[3] == 'o')
 					use_mmio = true;
+				if (c[0] == 'b' && c[1] == 'e' && c[2] == 'n' && c[3] == 'c' && c[4] == 'h')
+					bench = true;
 			}
 		}
 		if (type == 0)
@@ -288,6 +331,10 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	check(cap_lo >= 64, "capacity is read from the device configuration", "%u sectors", cap_lo);
 	check(ro_offered == expect_ro, "VIRTIO_BLK_F_RO matches the configuration", "RO %u", ro_offered);
 
+	if (bench) {
+		run_benchmarks();
+		return;
+	}
 	static uint8_t ref[512];
 	if (!expect_ro) {
 		/* Sector i * (capacity - 1) / 7, i = 0..7, filled with the byte
