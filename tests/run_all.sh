@@ -23,10 +23,12 @@ else
 	fail "unit tests did not report a summary (see $T/unit.log)"
 fi
 
-echo "== fuzz smoke run (decoder and guest page walk, libFuzzer, 10 s)"
+echo "== fuzz smoke runs (decoder and page walk; virtio-blk request path; libFuzzer, 10 s each)"
 if make -s fuzz-smoke > $T/fuzz.log 2>&1; then
-	runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' $T/fuzz.log | grep -Eo '[0-9]+$' | tail -1)
-	pass "fuzz smoke: no crash in ${runs:-?} inputs"
+	for n in $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' $T/fuzz.log | grep -Eo '[0-9]+$'); do
+		pass "fuzz smoke: no crash in $n inputs"
+	done
+	grep -q 'stat::number_of_executed_units' $T/fuzz.log || fail "fuzz smoke: no run reported (see $T/fuzz.log)"
 else
 	fail "fuzz smoke: crash or sanitizer report (see $T/fuzz.log and build/fuzz/)"
 fi
