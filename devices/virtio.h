@@ -209,4 +209,23 @@ static inline void virtio_driver_notified(struct virtio_device *d, unsigned q)
 		d->ops->queue_notify(d, q);
 }
 
+/* A transport takes a device the device type has filled in: VERSION_1 is
+ * offered on every modern transport (VIRTIO 1.2, 6.1), and the device
+ * starts reset with its unused queues absent. */
+static inline void virtio_bind_transport(struct virtio_device *d,
+					 const struct virtio_transport_ops *ops, void *ctx)
+{
+	d->host_features |= BIT(VIRTIO_F_VERSION_1);
+	d->transport = ops;
+	d->transport_ctx = ctx;
+	d->status = 0;
+	d->guest_features = 0;
+	d->broken_reason = NULL;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (q >= d->num_queues)
+			d->queues[q].max_size = 0;
+		virtio_queue_clear(&d->queues[q]);
+	}
+}
+
 #endif

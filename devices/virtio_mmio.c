@@ -198,16 +198,6 @@ bool virtio_mmio_init(struct virtio_mmio *m, struct virtio_device *d, uint32_t c
 	m->config_size = config_size;
 	if (irq)
 		m->irq = *irq;
-	d->host_features |= BIT(VIRTIO_F_VERSION_1);
-	d->transport = &mmio_transport_ops;
-	d->transport_ctx = m;
-	d->status = 0;
-	d->guest_features = 0;
-	d->broken_reason = NULL;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (q >= d->num_queues)
-			d->queues[q].max_size = 0;
-		virtio_queue_clear(&d->queues[q]);
-	}
+	virtio_bind_transport(d, &mmio_transport_ops, m);
 	return true;
 }

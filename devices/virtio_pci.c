@@ -326,17 +326,7 @@ bool virtio_pci_init(struct virtio_pci *vp, struct virtio_device *d, uint32_t co
 	vp->config_size = config_size;
 	vp->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
 
-	d->host_features |= BIT(VIRTIO_F_VERSION_1);
-	d->transport = &vp_transport_ops;
-	d->transport_ctx = vp;
-	d->status = 0;
-	d->guest_features = 0;
-	d->broken_reason = NULL;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (q >= d->num_queues)
-			d->queues[q].max_size = 0;
-		virtio_queue_clear(&d->queues[q]);
-	}
+	virtio_bind_transport(d, &vp_transport_ops, vp);
 
 	struct pci_function *fn = &vp->fn;
 	uint16_t device = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + d->device_id);
