@@ -127,6 +127,51 @@ static void com1_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 	uart16550_write(&vm->com1, offset, size, value);
 }
 
+/* --- ACPI fixed hardware (ACPI 6.x 4.8): the PM1a blocks the FADT names,
+ * at the ports QEMU's PIIX4 uses; and the chipset reset register --- */
+
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN BIT(13)
+#define ACPI_S5_SLP_TYP 5 /* the DSDT's \_S5 package says 5 */
+
+static uint64_t pm1_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vm *vm = opaque;
+	(void)size;
+	/* PM1a_EVT (status, enable) reads 0: no fixed events. PM1a_CNT keeps
+	 * SCI_EN set: the OS finds ACPI mode already on. */
+	return offset == 4 ? (vm->pm1_cnt | 1u) : 0;
+}
+
+static void pm1_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	(void)size;
+	if (offset != 4)
+		return;
+	vm->pm1_cnt = (uint16_t)(value & ~PM1_SLP_EN);
+	if ((value & PM1_SLP_EN) && ((value >> PM1_SLP_TYP_SHIFT) & 7) == ACPI_S5_SLP_TYP)
+		vm_stop(vm, false, "guest powered off (ACPI S5 through PM1a_CNT)");
+}
+
+/* Port 0xCF9, the reset control register of Intel chipsets the FADT names
+ * as RESET_REG: writing 6 (full reset) resets the VM. It shares 0xCF8-0xCFB
+ * with CONFIG_ADDRESS, which takes only 32-bit accesses (devices/pci.c). */
+static uint64_t cf9_read(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)opaque;
+	(void)size;
+	return offset == 1 ? 0 : 0xff;
+}
+
+static void cf9_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vm *vm = opaque;
+	(void)size;
+	if (offset == 1 && (value & 0x04))
+		vm->reset_requested = true;
+}
+
 /* --- bus adapters --- */
 
 static uint64_t port80_read(void *opaque, uint64_t offset, unsigned size)
@@ -258,6 +303,9 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 	platform_power_on(vm, wall_clock, true);
 	if (!pci_segment_init(&vm->pci, PLATFORM_ECAM_BASE, pci_msi, vm))
 		return false;
+	vm->pci.legacy_read = cf9_read;
+	vm->pci.legacy_write = cf9_write;
+	vm->pci.legacy_opaque = vm;
 	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_TESTDEV_SLOT + 0) % 4 };
 	pci_testdev_init(&vm->testdev, &inta);
 	if (!pci_register_function(&vm->pci, PLATFORM_TESTDEV_SLOT, 0, &vm->testdev.fn))
@@ -274,6 +322,7 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 		{ "i8042 command", 0x64, 1, i8042_status_read, i8042_command_write, &vm->kbc },
 		{ "RTC/CMOS", 0x70, 2, vm_rtc_read, vm_rtc_write, vm },
 		{ "POST port", 0x80, 1, port80_read, port80_write, NULL },
+		{ "ACPI PM1a", 0x600, 8, pm1_read, pm1_write, vm },
 		{ "PCI I/O window", PLATFORM_PCI_IO_BASE, PLATFORM_PCI_IO_SIZE, pci_io_read, pci_io_write, vm },
 	};
 	const struct bus_device mmio[] = {

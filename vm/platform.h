@@ -8,6 +8,8 @@
  *   ports 0x3f8-0x3ff        16550A COM1 (the console)  IRQ 4
  *   ports 0x2f8-0x2ff        16550A COM2 ([name:COM2])  IRQ 3
  *   port 0xf4                exit port; port 0x80 POST codes (ignored)
+ *   ports 0x600-0x607        ACPI PM1a event and control (S5 powers off)
+ *   port 0xcf9               reset control (6: reset the VM)
  *   ports 0xcf8, 0xcfc       PCI configuration mechanism #1
  *   0xb0000000 (1 MiB)       PCI ECAM for bus 0
  *   0xc0000000-0xdfffffff    PCI memory window (BARs), ports 0xc000-0xffff for I/O BARs

@@ -124,6 +124,7 @@ struct vm {
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */
 	bool timers_dirty;       /* a device was touched: deadlines may have moved */
 	bool reset_requested;
+	uint16_t pm1_cnt;        /* ACPI PM1a control, as last written */
 	struct vcpu vcpu;
 	uint64_t entry; /* guest-physical entry point of the loaded image */
 	uint32_t entry_eax, entry_ebx; /* boot magic and information address */
