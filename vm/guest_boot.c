@@ -325,6 +325,12 @@ static void build_mb2_info(struct info_builder *b, const struct guest_mem *m,
 		ib_put32(b, MB2_MEMORY_AVAILABLE);
 		ib_put32(b, 0);
 	}
+	if (p->rsdp && p->rsdp_len) {
+		ib_put32(b, MB2_TAG_ACPI_NEW);
+		ib_put32(b, 8 + p->rsdp_len);
+		ib_put(b, p->rsdp, p->rsdp_len);
+		ib_align(b, 8);
+	}
 	ib_put32(b, MB2_TAG_END);
 	ib_put32(b, 8);
 	ib_set32(b, 0, b->len);

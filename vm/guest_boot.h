@@ -40,6 +40,10 @@ struct guest_boot_params {
 	unsigned module_count;
 	const char *cmdline;
 	const char *loader_name;
+	/* The ACPI RSDP (revision 2, 36 bytes) to hand over in a Multiboot2
+	 * "ACPI new RSDP" tag (spec 3.6.16), or NULL. */
+	const void *rsdp;
+	uint32_t rsdp_len;
 };
 
 struct guest_boot {

@@ -576,6 +576,28 @@ static void test_elf_gets_multiboot2_info(void **state)
 
 /* No modules: none listed, modules_end is the kernel's end; the sizes follow
  * the VM's RAM. */
+/* An RSDP handed over becomes the Multiboot2 "ACPI new RSDP" tag. */
+static void test_mb2_acpi_rsdp_tag(void **state)
+{
+	(void)state;
+	struct guest_mem m = ram_new(MiB(4));
+	struct elf_spec es = elf_default();
+	struct image img = elf_build(&es);
+	uint8_t rsdp[36];
+	for (unsigned i = 0; i < sizeof(rsdp); i++)
+		rsdp[i] = (uint8_t)(i * 7 + 1);
+	const struct guest_boot_params p = { img.data, img.size, NULL, 0, "", LOADER, rsdp, sizeof(rsdp) };
+	struct guest_boot gb;
+	assert_null(guest_boot_prepare(&m, &p, &gb));
+	struct boot_info bi;
+	assert_null(mb2_parse(m.hva + gb.ebx, gb.ebx, &bi));
+	assert_non_null(bi.rsdp);
+	assert_int_equal(bi.rsdp_revision, 2);
+	assert_memory_equal(bi.rsdp, rsdp, sizeof(rsdp));
+	free(img.data);
+	free(m.hva);
+}
+
 static void test_elf_without_modules(void **state)
 {
 	(void)state;
@@ -1791,6 +1813,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_elf_gets_multiboot2_info),
 		cmocka_unit_test(test_elf_without_modules),
+		cmocka_unit_test(test_mb2_acpi_rsdp_tag),
 		cmocka_unit_test(test_mb1_aout_flat),
 		cmocka_unit_test(test_mb1_aout_offsets_and_zero_fields),
 		cmocka_unit_test(test_mb1_optional_flags_ignored),
