@@ -717,7 +717,7 @@ static void test_guest_boot_info_parses(void **state)
 	const struct guest_module mods[] = { { mod0, sizeof(mod0), "first module args" },
 					     { mod1, sizeof(mod1), "" } };
 	const struct guest_boot_params p = { img, img_size, mods, 2, "console=ttyS0 quiet",
-					     "TextbookHV" };
+					     "TextbookHV", NULL, 0 };
 	struct guest_boot gb;
 	const char *err = guest_boot_prepare(&m, &p, &gb);
 	if (err)
@@ -787,7 +787,7 @@ static void test_guest_boot_refusals(void **state)
 	char *cmd = malloc(GUEST_BOOT_INFO_MAX + 1);
 	memset(cmd, 'c', GUEST_BOOT_INFO_MAX);
 	cmd[GUEST_BOOT_INFO_MAX] = '\0';
-	struct guest_boot_params p = { img, img_size, NULL, 0, cmd, "TextbookHV" };
+	struct guest_boot_params p = { img, img_size, NULL, 0, cmd, "TextbookHV", NULL, 0 };
 	err = guest_boot_prepare(&m, &p, &gb);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "too large"));
@@ -795,7 +795,7 @@ static void test_guest_boot_refusals(void **state)
 	/* A module larger than the RAM left. */
 	uint8_t *big = calloc(1, MiB(4));
 	const struct guest_module too_big = { big, MiB(4), "big" };
-	p = (struct guest_boot_params){ img, img_size, &too_big, 1, "", "TextbookHV" };
+	p = (struct guest_boot_params){ img, img_size, &too_big, 1, "", "TextbookHV", NULL, 0 };
 	err = guest_boot_prepare(&m, &p, &gb);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "'big'"));
@@ -805,14 +805,14 @@ static void test_guest_boot_refusals(void **state)
 	struct guest_module many[GUEST_MAX_MODULES + 1];
 	for (unsigned i = 0; i < ARRAY_SIZE(many); i++)
 		many[i] = (struct guest_module){ big, 16, "m" };
-	p = (struct guest_boot_params){ img, img_size, many, GUEST_MAX_MODULES + 1, "", "x" };
+	p = (struct guest_boot_params){ img, img_size, many, GUEST_MAX_MODULES + 1, "", "x", NULL, 0 };
 	assert_non_null(guest_boot_prepare(&m, &p, &gb));
 	p.module_count = GUEST_MAX_MODULES;
 	assert_null(guest_boot_prepare(&m, &p, &gb));
 
 	/* An image the ELF loader refuses. */
 	img[0] = 0;
-	p = (struct guest_boot_params){ img, img_size, NULL, 0, "", "x" };
+	p = (struct guest_boot_params){ img, img_size, NULL, 0, "", "x", NULL, 0 };
 	assert_non_null(guest_boot_prepare(&m, &p, &gb));
 
 	/* No more than 1 MiB of RAM: nowhere to put a kernel. */

@@ -319,7 +319,8 @@ static const char *prepare(const struct guest_mem *m, const struct image *img,
 			   const struct guest_module *mods, unsigned n, const char *cmdline,
 			   struct guest_boot *gb)
 {
-	const struct guest_boot_params p = { img->data, img->size, mods, n, cmdline, LOADER };
+	const struct guest_boot_params p = { .image = img->data, .image_size = img->size, .modules = mods,
+					      .module_count = n, .cmdline = cmdline, .loader_name = LOADER };
 	memset(gb, 0x5a, sizeof(*gb));
 	return guest_boot_prepare(m, &p, gb);
 }
