@@ -1,6 +1,7 @@
 #include "vm/platform.h"
 #include "vm/vm.h"
 #include "devices/msi.h"
+#include "vm/acpi.h"
 #include "lib/printf.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
@@ -132,7 +133,6 @@ static void com1_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 
 #define PM1_SLP_TYP_SHIFT 10
 #define PM1_SLP_EN BIT(13)
-#define ACPI_S5_SLP_TYP 5 /* the DSDT's \_S5 package says 5 */
 
 static uint64_t pm1_read(void *opaque, uint64_t offset, unsigned size)
 {
@@ -168,7 +168,8 @@ static void cf9_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
 {
 	struct vm *vm = opaque;
 	(void)size;
-	if (offset == 1 && (value & 0x04))
+	/* Bit 2 (RST_CPU) starts the reset; ACPI_RESET_VALUE sets it. */
+	if (offset == ACPI_RESET_PORT - 0xcf8 && (value & ACPI_RESET_VALUE & 0x04))
 		vm->reset_requested = true;
 }
 
@@ -322,7 +323,7 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 		{ "i8042 command", 0x64, 1, i8042_status_read, i8042_command_write, &vm->kbc },
 		{ "RTC/CMOS", 0x70, 2, vm_rtc_read, vm_rtc_write, vm },
 		{ "POST port", 0x80, 1, port80_read, port80_write, NULL },
-		{ "ACPI PM1a", 0x600, 8, pm1_read, pm1_write, vm },
+		{ "ACPI PM1a", ACPI_PM1A_EVT_PORT, 8, pm1_read, pm1_write, vm },
 		{ "PCI I/O window", PLATFORM_PCI_IO_BASE, PLATFORM_PCI_IO_SIZE, pci_io_read, pci_io_write, vm },
 	};
 	const struct bus_device mmio[] = {

@@ -3,6 +3,7 @@
 #include "vm/vm_create.h"
 #include "vm/guest_boot.h"
 #include "vm/platform.h"
+#include "vm/acpi.h"
 #include "arch/x86/cmos.h"
 #include "arch/x86/cpu.h"
 #include "vmx/vmx.h"
@@ -117,8 +118,31 @@ static bool setup_devices(struct vm *vm)
 	return true;
 }
 
+/* The VM's ACPI tables (vm/acpi.c) live in the BIOS area below 1 MiB, where
+ * an OS scanning for the RSDP looks, outside the memory map's RAM ranges. */
+#define GUEST_ACPI_GPA 0xe0000ULL
+#define GUEST_ACPI_MAX 0x10000ULL
+
+static const char *load_acpi(struct vm *vm, const void **rsdp, uint32_t *rsdp_len)
+{
+	static uint8_t tables[GUEST_ACPI_MAX];
+	struct acpi_config ac = { .base_gpa = GUEST_ACPI_GPA, .vcpus = 1 };
+	uint64_t rsdp_gpa;
+	size_t n = acpi_build(&ac, tables, sizeof(tables), &rsdp_gpa);
+	if (!n || !guest_write(&vm->mem, GUEST_ACPI_GPA, tables, n))
+		return "the ACPI tables do not fit";
+	*rsdp = tables + (rsdp_gpa - GUEST_ACPI_GPA);
+	*rsdp_len = 36; /* an ACPI 2.0+ RSDP */
+	return NULL;
+}
+
 static const char *load_guest(struct vm *vm, struct guest_boot *gb)
 {
+	const void *rsdp;
+	uint32_t rsdp_len;
+	const char *err = load_acpi(vm, &rsdp, &rsdp_len);
+	if (err)
+		return err;
 	struct guest_module mods[ARRAY_SIZE(vm->boot_modules)];
 	for (unsigned i = 0; i < vm->boot_module_count; i++)
 		mods[i] = (struct guest_module){ vm->boot_modules[i].data, vm->boot_modules[i].size,
@@ -127,6 +151,7 @@ static const char *load_guest(struct vm *vm, struct guest_boot *gb)
 		.image = vm->kernel_image, .image_size = vm->kernel_size,
 		.modules = mods, .module_count = vm->boot_module_count,
 		.cmdline = vm->boot_cmdline, .loader_name = "TextbookHV",
+		.rsdp = rsdp, .rsdp_len = rsdp_len,
 	};
 	return guest_boot_prepare(&vm->mem, &p, gb);
 }

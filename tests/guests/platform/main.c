@@ -286,10 +286,64 @@ static void check_pci(void)
 	check(count[V_MSI] == 1, "an MSI from the test device arrives", "count %u", count[V_MSI]);
 }
 
+/* ACPI: the RSDP from the Multiboot2 tag and from the BIOS-area scan,
+ * checksums, and the MADT through the XSDT. */
+static bool mem_eq(const void *a, const void *b, uint32_t n)
+{
+	const uint8_t *x = a, *y = b;
+	while (n--)
+		if (*x++ != *y++)
+			return false;
+	return true;
+}
+
+static uint8_t sum8(const uint8_t *p, uint32_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static void check_acpi(uint32_t mb_info)
+{
+	const uint8_t *tag_rsdp = 0;
+	for (uint32_t p = mb_info + 8; p < mb_info + *(uint32_t *)mb_info;) {
+		uint32_t type = *(uint32_t *)p, size = *(uint32_t *)(p + 4);
+		if (type == 15)
+			tag_rsdp = (const uint8_t *)(p + 8);
+		if (type == 0)
+			break;
+		p += (size + 7) & ~7u;
+	}
+	const uint8_t *scan = 0;
+	for (uint32_t a = 0xe0000; a < 0x100000 && !scan; a += 16)
+		if (mem_eq((const void *)a, "RSD PTR ", 8))
+			scan = (const uint8_t *)a;
+	check(tag_rsdp && scan && mem_eq(tag_rsdp, scan, 36),
+	      "the ACPI RSDP is in the Multiboot2 tag and in the BIOS area", "at 0x%x", (uint32_t)scan);
+	if (!scan)
+		return;
+	check(sum8(scan, 20) == 0 && sum8(scan, 36) == 0 && scan[15] == 2, "the RSDP checksums are right",
+	      "revision %u", scan[15]);
+	const uint8_t *xsdt = (const uint8_t *)*(const uint32_t *)(scan + 24);
+	uint32_t xlen = *(const uint32_t *)(xsdt + 4);
+	bool all_ok = sum8(xsdt, xlen) == 0;
+	unsigned lapics = 0;
+	for (uint32_t off = 36; off + 8 <= xlen; off += 8) {
+		const uint8_t *t = (const uint8_t *)*(const uint32_t *)(xsdt + off);
+		all_ok &= sum8(t, *(const uint32_t *)(t + 4)) == 0;
+		if (mem_eq(t, "APIC", 4))
+			for (uint32_t e = 44; e < *(const uint32_t *)(t + 4); e += t[e + 1])
+				lapics += t[e] == 0;
+	}
+	check(all_ok && lapics == 1, "every table's checksum is right; the MADT lists one local APIC",
+	      "%u local APICs", lapics);
+}
+
 void guest_main(uint32_t magic, uint32_t mb_info)
 {
 	(void)magic;
-	(void)mb_info;
 	gprintf("platform guest: APIC timers, IPIs, PIT, PIC, IOAPIC, RTC, UART, PCI, MSI\n");
 	uint32_t r[4];
 	cpuid(0x40000010, 0, r);
@@ -298,6 +352,7 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	check(tsc_hz && bus_hz, "CPUID 0x40000010 gives the TSC and APIC timer rates", "%u kHz, %u kHz",
 	      r[0], r[1]);
 	guest_irq_hook = hook;
+	check_acpi(mb_info);
 	check_lapic_timers();
 	check_pit();
 	check_rtc();
