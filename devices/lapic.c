@@ -93,44 +93,6 @@ static uint32_t lvt_defined(enum lapic_lvt i)
 #define DFR_CLUSTER 0x0u
 #define TIMER_DCR_WRITABLE 0xBu /* bits 0, 1, 3 (SDM 11.5.4, Figure 11-10) */
 
-/* --- Arithmetic ----------------------------------------------------------- */
-
-/* n / d for a 128-bit n, as long division one quotient bit at a time,
- * saturating at UINT64_MAX. lib/muldiv.h's muldiv64 writes this division as
- * C, which GCC hands to libgcc's __udivti3, and the freestanding link has no
- * libgcc; 128-bit multiplication, shifts and compares are inline. */
-static uint64_t div128(unsigned __int128 n, uint64_t d, uint64_t *rem)
-{
-	uint64_t hi = (uint64_t)(n >> 64), lo = (uint64_t)n, q = 0, r = hi;
-	if (hi >= d) { /* the quotient needs more than 64 bits */
-		*rem = 0;
-		return UINT64_MAX;
-	}
-	for (int i = 63; i >= 0; i--) {
-		bool carry = r >> 63; /* 2r + bit >= 2^64 > d */
-		r = (r << 1) | ((lo >> i) & 1);
-		q <<= 1;
-		if (carry || r >= d) {
-			r -= d;
-			q |= 1;
-		}
-	}
-	*rem = r;
-	return q;
-}
-
-static uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t rem;
-	return div128((unsigned __int128)a * b, c, &rem);
-}
-
-static uint64_t mul_div_ceil(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t rem, q = div128((unsigned __int128)a * b, c, &rem);
-	return (rem && q != UINT64_MAX) ? q + 1 : q;
-}
-
 /* --- Bit arrays: IRR, ISR, TMR (256 bits as 8 x 32, SDM 11.8.4) ---------- */
 
 static bool bit_test(const uint32_t *a, unsigned v) { return a[v / 32] & (1u << (v % 32)); }
@@ -525,12 +487,12 @@ static uint64_t tsc_now(const struct lapic *l)
  * bus clock has reached `bus` ticks. */
 static uint64_t bus_at(const struct lapic *l, uint64_t tsc)
 {
-	return clock_usable(l) ? mul_div_floor(tsc, LAPIC_BUS_HZ, l->clock->tsc_hz) : 0;
+	return clock_usable(l) ? muldiv64(tsc, LAPIC_BUS_HZ, l->clock->tsc_hz) : 0;
 }
 
 static uint64_t tsc_at(const struct lapic *l, uint64_t bus)
 {
-	return mul_div_ceil(bus, l->clock->tsc_hz, LAPIC_BUS_HZ);
+	return muldiv64_ceil(bus, l->clock->tsc_hz, LAPIC_BUS_HZ);
 }
 
 /* One-shot and periodic only: the bus ticks of one full count. */
