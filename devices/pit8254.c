@@ -35,9 +35,8 @@
 #define TICK_LIMIT (1ull << 62)
 
 /* --- Time: PIT ticks from guest-TSC time and back, split into whole
- * seconds and a fraction so that no product leaves 64 bits (muldiv64
- * would need libgcc's 128-bit division, which the hypervisor does not
- * link). */
+ * seconds and a fraction so that no product leaves 64 bits. (Written when
+ * lib/muldiv.h still needed libgcc; muldiv64 could serve now.) */
 
 static uint64_t now_tick(struct pit8254 *p)
 {

@@ -188,8 +188,8 @@ static bool frozen(const struct rtc_cmos *r)
 }
 
 /* --- The divider chain on the vclock: cycle c of 32.768 kHz, split into
- * seconds and a fraction to stay in 64 bits (muldiv64 would need
- * libgcc's 128-bit division, which the hypervisor does not link). */
+ * seconds and a fraction to stay in 64 bits. (Written when lib/muldiv.h
+ * still needed libgcc; muldiv64 could serve now.) */
 
 static uint64_t vclock_now_monotonic(struct rtc_cmos *r)
 {
