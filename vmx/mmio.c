@@ -59,6 +59,18 @@ static unsigned maxphyaddr(void)
 	return width;
 }
 
+/* 1-GByte pages (CPUID.80000001H:EDX[26]), read once. */
+static bool page_1gb(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		struct cpuid_regs r;
+		cpuid_count(0x80000001, 0, &r);
+		known = (r.edx & BIT(26)) != 0;
+	}
+	return known;
+}
+
 static bool load_context(struct mmio_ctx *c, struct vcpu *v)
 {
 	c->v = v;
@@ -90,9 +102,7 @@ static bool load_context(struct mmio_ctx *c, struct vcpu *v)
 		c->pr.pdpte = c->pdpte;
 	}
 	c->pr.maxphyaddr = maxphyaddr();
-	struct cpuid_regs r;
-	cpuid_count(0x80000001, 0, &r);
-	c->pr.page_1gb = r.edx & BIT(26);
+	c->pr.page_1gb = page_1gb();
 	c->user = vcpu_cpl() == 3;
 	for (unsigned i = 0; i < GPR_COUNT; i++)
 		c->gpr[i] = vcpu_gpr_read(v, i);
