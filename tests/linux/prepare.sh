@@ -63,10 +63,13 @@ if [ -z "$kpkg" ]; then apt_update linux-image-amd64; kpkg=$(kernel_pkg); fi
 say "kernel package: $kpkg (current dependency of linux-image-amd64)"
 
 mkdir -p "$out/debs" "$out/pkg"
-# fetch PKG: OUTDIR/debs/PKG_*.deb, downloaded if absent; prints its path.
+# fetch PKG: OUTDIR/debs/PKG_VERSION_*.deb for apt's candidate version,
+# downloaded if absent (older versions removed); prints its path.
 fetch() {
-	deb=$(ls "$out/debs/$1"_*.deb 2>/dev/null | head -1 || true)
-	if [ -z "$deb" ]; then
+	ver=$(apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
+	deb=$(ls "$out/debs/$1_$(echo "$ver" | sed 's/:/%3a/')_"*.deb 2>/dev/null | head -1 || true)
+	if [ -z "$ver" ] || [ -z "$deb" ]; then
+		rm -f "$out/debs/$1"_*.deb
 		if ! (cd "$out/debs" && apt-get download $apt_opts -qq "$1") >&2; then
 			apt_update "$1" >&2
 			(cd "$out/debs" && apt-get download $apt_opts -qq "$1") >&2 ||
