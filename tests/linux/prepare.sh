@@ -227,11 +227,15 @@ if ! newer "$out/disk.img" $disk_inputs; then
 		-U 5e1f7e57-0000-4000-8000-000000000001 \
 		-E hash_seed=5e1f7e57-0000-4000-8000-000000000002,root_owner=0:0 \
 		-d "$d" "$out/disk.img.tmp" 16M >/dev/null || die "mke2fs -d failed"
-	# mke2fs -d copies each file's ctime, which touch cannot set: set it.
-	(cd "$d" && find . | sed 's|^\.||; s|^$|/|') |
-		sed "s|.*|set_inode_field \"&\" ctime @$SOURCE_DATE_EPOCH|" > "$out/debugfs.cmds"
+	# mke2fs -d copies each file's ctime, which touch cannot set, and its
+	# owner, whoever ran this: set them.
+	(cd "$d" && find . | sed 's|^\.||; s|^$|/|') | while read -r f; do
+		for fv in "ctime @$SOURCE_DATE_EPOCH" "uid 0" "gid 0"; do
+			echo "set_inode_field \"$f\" $fv"
+		done
+	done > "$out/debugfs.cmds"
 	debugfs -w -f "$out/debugfs.cmds" "$out/disk.img.tmp" >/dev/null 2>&1 ||
-		die "debugfs could not set the ctimes in the disk image"
+		die "debugfs could not set the times and owners in the disk image"
 	rm -f "$out/debugfs.cmds"
 	mv "$out/disk.img.tmp" "$out/disk.img"
 	say "disk.img: 16 MiB ext4"
