@@ -16,7 +16,7 @@ B=build
 T=$B/bench
 L=$B/linux
 mkdir -p $T
-cmdline="console=ttyS0 linuxtest=native quiet"
+cmdline="console=ttyS0 linuxtest=native quiet nokaslr"
 
 if ! tests/linux/prepare.sh $L > $T/linux-prepare.log 2>&1; then
 	echo "bench: cannot prepare the Linux guest assets: $(tail -1 $T/linux-prepare.log)" >&2
