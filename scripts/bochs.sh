@@ -3,7 +3,7 @@
 #   Boots ISO in Bochs with VT-x (cpu model corei7_skylake_x), headless,
 #   COM1 captured to SERIAL_OUT. Recipe and reasons: ../shared/DESIGN.md.
 #   Bochs's own exit status means little (the shutdown port is reported as
-#   a panic): callers judge by SERIAL_OUT.
+#   a panic): callers judge by SERIAL_OUT. BOCHS_MEGS sets the RAM (256).
 set -eu
 iso=$1; out=$2; timeout_s=${3:-120}; cpus=${4:-1}
 work=$(mktemp -d)
