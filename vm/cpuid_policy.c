@@ -153,6 +153,21 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 			r->ebx = need;
 			r->ecx = all;
 		}
+		/* Subleaf 1 EBX: the compacted-format size (XSAVEC) for XCR0 |
+		 * IA32_XSS, XSS being 0 as XSAVES is hidden: components packed
+		 * in order after the header, some 64-byte aligned (SDM Vol. 1
+		 * 13.4.3). Bochs answers with the standard-format size. */
+		if (subleaf == 1 && g->xsave) {
+			uint32_t end = XSAVE_LEGACY_AND_HEADER;
+			for (unsigned i = 2; i < g->xsave_count && i < 64; i++) {
+				if (!(g->xcr0 & BIT(i)))
+					continue;
+				if (g->xsave[i].align64)
+					end = (end + 63) & ~63u;
+				end += g->xsave[i].size;
+			}
+			r->ebx = end;
+		}
 		break;
 	case 7:
 		/* INVPCID executes natively only with "enable INVPCID" set

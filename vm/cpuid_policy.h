@@ -18,6 +18,7 @@ struct cpuid_regs;
  * CPUID.(EAX=0DH,ECX=i) EBX (offset) and EAX (size), SDM Vol. 1 13.4.3. */
 struct xsave_component {
 	uint32_t offset, size;
+	bool align64; /* ECX bit 1: 64-byte aligned in the compacted format */
 };
 #define XSAVE_LEGACY_AND_HEADER 576u /* legacy region 512 + XSAVE header 64 */
 

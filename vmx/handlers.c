@@ -28,7 +28,7 @@ static const struct xsave_component *host_xsave_layout(void)
 		for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
 			struct cpuid_regs c;
 			cpuid_count(0xd, i, &c);
-			host_xsave[i] = (struct xsave_component){ c.ebx, c.eax };
+			host_xsave[i] = (struct xsave_component){ c.ebx, c.eax, (c.ecx & BIT(1)) != 0 };
 		}
 		read = true;
 	}
@@ -386,9 +386,27 @@ static void handle_preemption_timer(struct vcpu *v, const struct vmexit *e)
 	v->vm->timers_dirty = true;
 }
 
+/* A triple fault is a shutdown (SDM Vol. 3A 7.15, "Double Fault
+ * Exception"); a PC's chipset answers shutdown with a reset, which is how
+ * a guest OS reboots when nothing else works. So the VM is reset, its disk
+ * kept, with the registers printed first so the cause can be found. A
+ * guest that keeps triple-faulting would reset forever: the third time, it
+ * is stopped instead. */
+#define VM_TRIPLE_FAULT_RESETS 2
+
 static void handle_triple_fault(struct vcpu *v, const struct vmexit *e)
 {
-	vcpu_stop_with_dump(v, e, "guest triple fault (an exception could not be delivered, not even as a double fault)");
+	struct vm *vm = v->vm;
+	if (vm->triple_faults++ >= VM_TRIPLE_FAULT_RESETS) {
+		vcpu_stop_with_dump(v, e, "guest triple fault (an exception could not be delivered, not even "
+				    "as a double fault), again after two resets");
+		return;
+	}
+	pr_warn("VM %s: guest triple fault (an exception could not be delivered, not even as a double "
+		"fault) at RIP 0x%llx: resetting the VM, as a PC does", vm->name,
+		(unsigned long long)e->rip);
+	vcpu_dump(v);
+	vm->reset_requested = true;
 }
 
 static void handle_vmx_instruction(struct vcpu *v, const struct vmexit *e)

@@ -36,13 +36,8 @@ if [ -z "$nat" ]; then
 fi
 echo "bench: linux_boot_native_uptime $nat s"
 
-# --- Under the hypervisor. HYPERVISOR HALF: runs only with LINUX_BENCH_HV=1
-# until the bzImage loader is on main; then make it unconditional. Same
-# kernel, initramfs and command line; no disk (init loads no module).
-if [ "${LINUX_BENCH_HV:-0}" != 1 ]; then
-	echo "bench: linux_boot_vs_native: the hypervisor half is not enabled yet (LINUX_BENCH_HV=1)" >&2
-	exit 0
-fi
+# --- Under the hypervisor: the same kernel, initramfs and command line; no
+# disk (init loads no module).
 printf 'vm name=linux mem=192M kernel=vmlinuz initrd=initrd.img cmdline="%s"\n' "$cmdline" > $T/linux.conf
 scripts/mkiso.sh $T/linux-hv.iso "loglevel=warn" $T/linux.conf config $L/vmlinuz vmlinuz $L/initrd.img initrd.img
 scripts/bochs.sh $T/linux-hv.iso $T/linux-hv.serial 900

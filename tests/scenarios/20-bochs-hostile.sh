@@ -20,7 +20,9 @@ expect "hostile: truncated ELF refused" $log 'VM truncated refused: its guest im
 expect "hostile: non-ELF refused" $log 'VM garbage refused: its guest image is invalid: .*bad magic'
 expect "hostile: bad module string refused" $log "module 2 .* refused: mem 'lots' is not a size"
 expect "hostile: VM too large for memory refused" $log 'VM huge refused: cannot allocate 2048 MiB'
-expect "hostile: triple fault stops that VM" $log 'VM triple stopped: guest triple fault'
+expect "hostile: a triple fault resets the VM, as a PC does" $log 'VM triple: guest triple fault .* resetting the VM'
+expect "hostile: the VM came back after the reset" $log 'VM triple: reset requested by the guest \(reset #2\)'
+expect "hostile: a VM that keeps triple-faulting is stopped" $log 'VM triple stopped: guest triple fault .* again after two resets'
 expect "hostile: triple fault dump shows RIP" $log '^  RIP [0-9a-f]{16}'
 expect "hostile: wild jump stops that VM" $log 'VM wild stopped: guest jumped to guest-physical 0xd0000000, outside its RAM'
 expect "hostile: task switch refused, naming the selector" $log 'VM taskswitch stopped: hardware task switch to TSS selector 0x18 by JMP is not emulated'

@@ -616,6 +616,29 @@ static void test_cpuid_os_policy(void **state)
 		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	}
 
+	/* Leaf 0DH sizes from the layout and the guest's XCR0, not the CPU's
+	 * (Bochs's) answer: standard format EBX/ECX, compacted subleaf 1 EBX. */
+	struct xsave_component lay[8] = { { 0 } };
+	lay[2] = (struct xsave_component){ 576, 250, false }; /* odd size: alignment shows */
+	lay[3] = (struct xsave_component){ 960, 64, false };
+	lay[4] = (struct xsave_component){ 1024, 64, false };
+	lay[5] = (struct xsave_component){ 1088, 64, true };
+	lay[6] = (struct xsave_component){ 1152, 512, false };
+	lay[7] = (struct xsave_component){ 1664, 1024, false };
+	g.xsave = lay;
+	g.xsave_count = 8;
+	g.xcr0 = 0x7;
+	r = (struct cpuid_regs){ 0xff, 1234, 1234, 0 };
+	cpuid_policy_apply(0xd, 0, &r, &g);
+	assert_int_equal(r.ebx, 576 + 250);
+	assert_int_equal(r.ecx, 1664 + 1024);
+	g.xcr0 = 0xe7;
+	r = (struct cpuid_regs){ 0xf, 1234, 0, 0 };
+	cpuid_policy_apply(0xd, 1, &r, &g);
+	assert_int_equal(r.ebx, 832 + 64 + 512 + 1024); /* 826 rounded up to 832 for component 5 */
+	assert_int_equal(r.eax, 0x7);
+	g.xsave = NULL;
+
 	r = (struct cpuid_regs){ 0, 0, 0, 0 };
 	cpuid_policy_apply(0x80000007, 0, &r, &g);
 	assert_int_equal(r.edx, BIT(8));

@@ -1084,6 +1084,14 @@ static void test_interrupt_timer_and_faults(void **state)
 	assert_int_equal(v->vm->state, VM_STATE_RUNNING);
 	assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
 
+	/* A triple fault resets the VM, as a PC does; the third one stops it. */
+	v->vm->reset_requested = false;
+	simple_exit(v, EXIT_REASON_TRIPLE_FAULT, 0);
+	assert_true(v->vm->reset_requested);
+	assert_int_equal(v->vm->state, VM_STATE_RUNNING);
+	assert_non_null(strstr(test_console, "resetting the VM"));
+	simple_exit(v, EXIT_REASON_TRIPLE_FAULT, 0);
+	assert_int_equal(v->vm->state, VM_STATE_RUNNING);
 	simple_exit(v, EXIT_REASON_TRIPLE_FAULT, 0);
 	assert_stopped(v->vm, true, "triple fault");
 }
