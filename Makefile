@@ -24,7 +24,7 @@ HV_C_SRCS := $(filter-out vmx/asm_offsets.c,$(wildcard boot/*.c arch/x86/*.c vmx
 HV_S_SRCS := $(wildcard boot/*.S arch/x86/*.S vmx/*.S)
 HV_OBJS   := $(patsubst %.c,$(B)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/hv/%.o,$(HV_S_SRCS))
 
-.PHONY: all iso run test test-linux run-linux unit-test bench clean deps check-deps guests duplicates
+.PHONY: all iso run run-basic test test-linux run-linux unit-test bench clean deps check-deps guests duplicates
 # Keep intermediate objects (guest .o files): no rebuild on every run.
 .SECONDARY:
 all: $(B)/hv.elf
@@ -157,7 +157,12 @@ deps:
 check-deps:
 	@scripts/deps.sh check
 
-run: check-deps $(B)/hv.iso
+# The default demo: Debian's kernel with a busybox shell and its disk
+# (tests/linux). `make run-basic` boots the small test guest instead.
+run: check-deps $(B)/linux.iso
+	scripts/run.sh $(B)/linux.iso
+
+run-basic: check-deps $(B)/hv.iso
 	scripts/run.sh $(B)/hv.iso
 
 $(B)/tools/fnv1a64: tests/tools/fnv1a64.c

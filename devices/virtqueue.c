@@ -1,5 +1,6 @@
 #include "devices/virtqueue.h"
 #include "lib/string.h"
+#include "lib/printf.h"
 
 /* Offsets inside the rings (2.7.6, 2.7.8). */
 #define AVAIL_FLAGS 0
@@ -344,4 +345,19 @@ void virtq_notify(struct virtio_device *d, unsigned q)
 {
 	if (virtq_should_notify(d, q) && d->transport && d->transport->notify_queue)
 		d->transport->notify_queue(d, q);
+}
+
+void virtq_describe(const struct virtio_device *d, unsigned q, char *buf, size_t len)
+{
+	const struct virtqueue *vq = &d->queues[q];
+	uint16_t avail = 0;
+	bool ok = vq->ready && vq->size && avail_read16(d, vq, AVAIL_IDX, &avail);
+	if (!ok) {
+		hv_snprintf(buf, len, "queue %u: %s", q, vq->ready ? "avail ring unreadable" : "not enabled");
+		return;
+	}
+	hv_snprintf(buf, len,
+		    "queue %u: size %u, the driver made %u available, the device took %u, used index %u, "
+		    "last interrupt at used %u, MSI-X vector %u",
+		    q, vq->size, avail, vq->last_avail, vq->used_idx, vq->signalled_used, vq->msix_vector);
 }

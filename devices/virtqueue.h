@@ -143,4 +143,8 @@ bool virtq_should_notify(struct virtio_device *d, unsigned q);
 /* virtq_should_notify and, if so, the transport's notify_queue. */
 void virtq_notify(struct virtio_device *d, unsigned q);
 
+/* One line about queue q for a stall report: the driver's avail index (read
+ * from the ring now), how far the device got, the used index. */
+void virtq_describe(const struct virtio_device *d, unsigned q, char *buf, size_t len);
+
 #endif

@@ -8,6 +8,13 @@ set -eu
 iso=$1; out=$2; timeout_s=${3:-120}; cpus=${4:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# COM1 goes to SERIAL_OUT; with BOCHS_COM1_TTY=/dev/ttyX it is that terminal
+# instead (input too: make run's interactive console), and SERIAL_OUT stays empty.
+if [ -n "${BOCHS_COM1_TTY:-}" ]; then
+	com1="com1: enabled=1, mode=term, dev=$BOCHS_COM1_TTY"
+else
+	com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
+fi
 cat > "$work/bochsrc" <<EOC
 megs: ${BOCHS_MEGS:-256}
 cpu: model=corei7_skylake_x, count=$cpus, ips=200000000, reset_on_triple_fault=0
@@ -15,7 +22,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=$(realpath "$iso"), status=inserted
 boot: cdrom
-com1: enabled=1, mode=file, dev=$(realpath -m "$out")
+$com1
 display_library: sdl2
 speaker: enabled=0
 clock: sync=none, time0=local

@@ -405,3 +405,22 @@ void vm_print_disk(const struct vm *vm)
 		(unsigned long long)vm->blk.requests, (unsigned long long)vm->blk.io_errors,
 		(unsigned long long)vm->blk.unsupported, (unsigned long long)vm->blk.bad_chains);
 }
+
+void platform_describe(const struct vm *vm)
+{
+	const struct lapic *l = &vm->vcpu.lapic;
+	pr_warn("VM %s:   local APIC: TPR 0x%02x, PPR 0x%02x, deliverable vector %d; %s", vm->name,
+		lapic_get_tpr(l), lapic_get_ppr(l), lapic_pending_vector(l),
+		lapic_next_deadline(l) == VCLOCK_NEVER ? "no timer armed" : "timer armed");
+	if (!vm->has_disk)
+		return;
+	char line[200];
+	for (unsigned q = 0; q < vm->vdev.num_queues; q++) {
+		virtq_describe(&vm->vdev, q, line, sizeof(line));
+		pr_warn("VM %s:   virtio-blk %s", vm->name, line);
+	}
+	pr_warn("VM %s:   virtio-blk: %llu requests, %llu I/O errors, %llu unsupported, %llu malformed chains, "
+		"status 0x%x", vm->name, (unsigned long long)vm->blk.requests,
+		(unsigned long long)vm->blk.io_errors, (unsigned long long)vm->blk.unsupported,
+		(unsigned long long)vm->blk.bad_chains, vm->vdev.status);
+}

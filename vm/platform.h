@@ -47,6 +47,8 @@ struct ramdisk;
 
 /* Print the disk's size and checksum (FNV-1a 64 over every byte). */
 void vm_print_disk(const struct vm *vm);
+/* The interrupt and disk state, for a stall report (vmx/exit.c). */
+void platform_describe(const struct vm *vm);
 /* Attach the VM's virtio-blk disk over virtio-pci or virtio-mmio. */
 bool platform_add_disk(struct vm *vm, bool over_mmio);
 

@@ -62,6 +62,7 @@ static void console_flush_line(struct vm_console *c)
 static void vm_console_tx(void *ctx, uint8_t byte)
 {
 	struct vm_console *c = ctx;
+	c->vm->console_last_tsc = platform_guest_tsc(c->vm);
 	if (byte == '\n') {
 		console_flush_line(c);
 		return;
@@ -182,6 +183,7 @@ bool vm_reset(struct vm *vm)
 	v->pending_nmi = v->events_waiting = false;
 	v->mtf_steps = 0;
 	vm->tsc_offset = 0 - rdtsc();
+	vm->console_last_tsc = vm->stall_reported_tsc = 0;
 	if (!vmx_vcpu_setup(v, &vm->entry)) {
 		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
 		return false;

@@ -127,7 +127,9 @@ struct vm {
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */
 	bool timers_dirty;       /* a device was touched: deadlines may have moved */
 	bool reset_requested;
-	unsigned triple_faults;   /* guest triple faults so far (each resets the VM, up to a limit) */
+	unsigned triple_faults;
+	uint64_t console_last_tsc; /* guest TSC of the last console byte (stall reports) */
+	uint64_t stall_reported_tsc;   /* guest triple faults so far (each resets the VM, up to a limit) */
 	uint16_t pm1_cnt;        /* ACPI PM1a control, as last written */
 	uint16_t pm1_en;         /* ACPI PM1a enable, as last written */
 	struct vcpu vcpu;

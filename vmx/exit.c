@@ -1,6 +1,7 @@
 /* The spine of the hypervisor: run a vCPU, take each VM exit, count it and
  * hand it to exit_handlers[reason] (SDM Vol. 3C 28, Appendix C). */
 #include "vmx/exit.h"
+#include "arch/x86/tsc.h"
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_diag.h"
@@ -198,6 +199,34 @@ static void run_device_timers(struct vcpu *v)
 	vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, value);
 }
 
+/* A guest that prints nothing for a long while may be stuck waiting for
+ * something we never deliver. Say where it is and what it may be waiting
+ * for, on the console, without stopping it: after STALL_SECONDS of guest
+ * time without output, then again each time as long again has passed. */
+#define STALL_SECONDS 30
+
+static void check_stall(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	uint64_t now = platform_guest_tsc(vm);
+	if (now < vm->console_last_tsc) /* the guest moved its TSC back */
+		vm->console_last_tsc = vm->stall_reported_tsc = now;
+	uint64_t quiet = now - vm->console_last_tsc, last = vm->stall_reported_tsc;
+	if (!tsc_hz || quiet < STALL_SECONDS * tsc_hz)
+		return;
+	/* Reported already in this silence: again once it has doubled. */
+	if (last > vm->console_last_tsc && quiet < 2 * (last - vm->console_last_tsc))
+		return;
+	vm->stall_reported_tsc = now;
+	uint32_t act = (uint32_t)vmcs_read(VMCS_GUEST_ACTIVITY_STATE);
+	pr_warn("VM %s: no console output for %llu s of guest time; the guest is %s at RIP 0x%llx, "
+		"RFLAGS 0x%llx, %llu exits so far", vm->name, (unsigned long long)(quiet / tsc_hz),
+		act == 1 ? "halted" : "running", (unsigned long long)vmcs_read(VMCS_GUEST_RIP),
+		(unsigned long long)vmcs_read(VMCS_GUEST_RFLAGS), (unsigned long long)v->exits);
+	platform_describe(vm);
+	vcpu_print_trace(v);
+}
+
 void vmx_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -209,8 +238,10 @@ void vmx_vcpu_run(struct vcpu *v)
 		/* Device timers: catch up when one is due or a device was touched,
 		 * and set the VMX-preemption timer to bring us back at the next
 		 * deadline (one compare per entry otherwise). */
-		if (vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline)
+		if (vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline) {
 			run_device_timers(v);
+			check_stall(v);
+		}
 		if (vm->reset_requested) {
 			vm->reset_requested = false;
 			if (!vm_reset(vm))
