@@ -133,6 +133,15 @@ static void kick(struct lapic *l)
 		l->ops.kick(l->ops.ctx);
 }
 
+/* The PPR may have dropped (EOI, a lower TPR): an interrupt waiting in the
+ * IRR behind it can be delivered now, so the vCPU must look again. */
+static void ppr_lowered(struct lapic *l)
+{
+	if (highest_bit(l->irr) >= 0)
+		kick(l);
+}
+
+
 /* The registers as after power-up or INIT (SDM 11.4.7.1, 11.4.7.3 and
  * 11.12.5.1): IRR, ISR, TMR, ICR, LDR, TPR, timer counts and divide
  * configuration 0; DFR all ones; every LVT entry masked; SVR 000000FFH
@@ -192,7 +201,11 @@ static uint8_t ppr(const struct lapic *l)
 
 uint8_t lapic_get_ppr(const struct lapic *l) { return ppr(l); }
 uint8_t lapic_get_tpr(const struct lapic *l) { return (uint8_t)l->tpr; }
-void lapic_set_tpr(struct lapic *l, uint8_t tpr) { l->tpr = tpr; }
+void lapic_set_tpr(struct lapic *l, uint8_t tpr)
+{
+	l->tpr = tpr;
+	ppr_lowered(l);
+}
 
 int lapic_pending_vector(const struct lapic *l)
 {
@@ -614,6 +627,7 @@ static void eoi(struct lapic *l)
 	if (v < 0)
 		return;
 	bit_clear(l->isr, (unsigned)v);
+	ppr_lowered(l);
 	if (!bit_test(l->tmr, (unsigned)v))
 		return;
 	/* A level-triggered LINT0 waits for this EOI (remote IRR, 11.5.1). */
@@ -875,6 +889,7 @@ static bool reg_write(struct lapic *l, unsigned reg, bool x2, uint32_t val)
 		if (x2 && (val & ~0xFFu))
 			return false;
 		l->tpr = val & 0xFF;
+		ppr_lowered(l);
 		return true;
 	case REG_EOI: /* x2APIC: "WRMSR of a non-zero value causes #GP(0)" (Table 11-6) */
 		if (x2 && val)

@@ -72,9 +72,14 @@ static void handle_hlt(struct vcpu *v, const struct vmexit *e)
 {
 	vcpu_skip_instruction(v, e);
 	/* HLT ends when an interrupt or NMI arrives. One already pending is
-	 * injected at the next entry, which is what waking up means. */
-	if (vcpu_has_wake_event(v))
+	 * injected at the next entry, which is what waking up means: make
+	 * sure the next entry looks (without this, an interrupt the guest
+	 * made deliverable without a kick, by an EOI, say, left it halting
+	 * and waking in a loop for ever). */
+	if (vcpu_has_wake_event(v)) {
+		v->events_waiting = true;
 		return;
+	}
 	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
 	/* Otherwise the vCPU sleeps in the HLT activity state (SDM 25.4.2)
 	 * until a device timer (the VMX-preemption timer is set to the next
@@ -209,7 +214,7 @@ static void handle_rdmsr(struct vcpu *v, const struct vmexit *e)
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t value;
 	if (!msr_read(v, msr, &value)) {
-		pr_info("VM %s: RDMSR 0x%x (%s) at RIP 0x%llx: not implemented, injecting #GP",
+		pr_info("VM %s: RDMSR 0x%x (%s) at RIP 0x%llx: #GP, as the MSR policy says",
 			v->vm->name, msr, msr_name(msr) ? msr_name(msr) : "unknown MSR",
 			(unsigned long long)e->rip);
 		vcpu_inject_exception(v, EXC_GP, true, 0);
@@ -225,7 +230,7 @@ static void handle_wrmsr(struct vcpu *v, const struct vmexit *e)
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t value = ((uint64_t)(uint32_t)v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
 	if (!msr_write(v, msr, value)) {
-		pr_info("VM %s: WRMSR 0x%x (%s) value 0x%llx at RIP 0x%llx refused, injecting #GP",
+		pr_info("VM %s: WRMSR 0x%x (%s) value 0x%llx at RIP 0x%llx: #GP, as the MSR policy says",
 			v->vm->name, msr, msr_name(msr) ? msr_name(msr) : "unknown MSR",
 			(unsigned long long)value, (unsigned long long)e->rip);
 		vcpu_inject_exception(v, EXC_GP, true, 0);

@@ -234,6 +234,23 @@ static const struct msr_policy msr_table[] = {
 	{ MSR_IA32_FMASK, "IA32_FMASK", msr_vcpu_read, msr_vcpu_write, 0 },
 	{ MSR_IA32_KERNEL_GS_BASE, "IA32_KERNEL_GS_BASE", msr_vcpu_read, msr_vcpu_write, 0 },
 	{ MSR_IA32_TSC_AUX, "IA32_TSC_AUX", msr_vcpu_read, msr_vcpu_write, 0 },
+	/* Refused on purpose (#GP, as on a CPU without them): what Linux
+	 * probes at boot for features CPUID does not offer the guest
+	 * (vm/cpuid_policy.c), named so the log says what was asked. */
+	{ 0x034, "MSR_SMI_COUNT (not offered)", NULL, NULL, 0 },
+	{ 0x048, "IA32_SPEC_CTRL (CPUID hides it)", NULL, NULL, 0 },
+	{ 0x049, "IA32_PRED_CMD (CPUID hides it)", NULL, NULL, 0 },
+	{ 0x04e, "MSR_PPIN_CTL (not offered)", NULL, NULL, 0 },
+	{ 0x10a, "IA32_ARCH_CAPABILITIES (CPUID hides it)", NULL, NULL, 0 },
+	{ 0x0ce, "MSR_PLATFORM_INFO (not offered)", NULL, NULL, 0 },
+	{ 0x140, "MSR_MISC_FEATURES_ENABLES (no CPUID faulting)", NULL, NULL, 0 },
+	{ 0x150, "MSR_OC_MAILBOX (not offered)", NULL, NULL, 0 },
+	{ 0x179, "IA32_MCG_CAP (CPUID hides MCA)", NULL, NULL, 0 },
+	{ 0x17a, "IA32_MCG_STATUS (CPUID hides MCA)", NULL, NULL, 0 },
+	{ 0x19b, "IA32_THERM_INTERRUPT (CPUID hides ACPI thermal)", NULL, NULL, 0 },
+	{ 0x1b2, "IA32_PACKAGE_THERM_INTERRUPT (CPUID hides ACPI thermal)", NULL, NULL, 0 },
+	{ 0x64e, "MSR_PPERF (CPUID hides leaf 6)", NULL, NULL, 0 },
+	{ 0xc0011029, "an AMD MSR (the guest sees an Intel CPU)", NULL, NULL, 0 },
 };
 
 static const struct msr_policy *find_policy(uint32_t msr)

@@ -612,6 +612,45 @@ static void test_nested_interrupts_eoi_order(void **state)
 	assert_int_equal(lapic_pending_vector(&l), -1);
 }
 
+/* An EOI or a lower TPR that lets a waiting IRR vector through kicks the
+ * vCPU, so it looks for the interrupt again (a lost kick here left Linux
+ * waiting for a virtio completion that sat in the IRR). */
+static void test_ppr_drop_kicks(void **state)
+{
+	(void)state;
+	struct lapic l;
+	setup_apic(&l, 0, true);
+	sw_enable(&l);
+	accept(&l, 0x80, false);
+	lapic_ack(&l, 0x80);
+	accept(&l, 0x40, false); /* waits behind 0x80 */
+	assert_int_equal(lapic_pending_vector(&l), -1);
+	unsigned k = rec.kicks;
+	wr(&l, 0xB0, 0);
+	assert_int_equal(lapic_pending_vector(&l), 0x40);
+	assert_true(rec.kicks > k);
+	lapic_ack(&l, 0x40);
+	wr(&l, 0xB0, 0);
+	/* TPR: raised above a vector, then lowered again. */
+	wr(&l, 0x80, 0x50);
+	accept(&l, 0x45, false);
+	assert_int_equal(lapic_pending_vector(&l), -1);
+	k = rec.kicks;
+	wr(&l, 0x80, 0x00);
+	assert_int_equal(lapic_pending_vector(&l), 0x45);
+	assert_true(rec.kicks > k);
+	lapic_set_tpr(&l, 0x50);
+	k = rec.kicks;
+	lapic_set_tpr(&l, 0x10); /* MOV to CR8 */
+	assert_true(rec.kicks > k);
+	/* Nothing waiting: no kick. */
+	lapic_ack(&l, 0x45);
+	wr(&l, 0xB0, 0);
+	k = rec.kicks;
+	wr(&l, 0x80, 0x00);
+	assert_int_equal(rec.kicks, k);
+}
+
 static void test_tmr_and_eoi_broadcast(void **state)
 {
 	(void)state;
@@ -1635,6 +1674,7 @@ int main(void)
 		cmocka_unit_test_setup(test_init_keeps_mode_and_id, reset_fixture),
 		cmocka_unit_test_setup(test_tpr_ppr_priority_classes, reset_fixture),
 		cmocka_unit_test_setup(test_nested_interrupts_eoi_order, reset_fixture),
+		cmocka_unit_test_setup(test_ppr_drop_kicks, reset_fixture),
 		cmocka_unit_test_setup(test_tmr_and_eoi_broadcast, reset_fixture),
 		cmocka_unit_test_setup(test_svr_software_disable, reset_fixture),
 		cmocka_unit_test_setup(test_error_status_register, reset_fixture),
