@@ -219,9 +219,11 @@ static void dev_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
 
 static int setup(void **state)
 {
-	struct tvm *t = calloc(1, sizeof(*t));
+	/* struct lapic holds its register page, 4 KiB-aligned. */
+	struct tvm *t = aligned_alloc(4096, ALIGN_UP(sizeof(*t), 4096));
 	if (!t)
 		return -1;
+	memset(t, 0, sizeof(*t));
 	struct vm *vm = &t->vm;
 	fake_hw_reset();
 	/* Like any real CPU: basic leaves up to 16H (CPUID.0:EAX). */
