@@ -10,6 +10,7 @@
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
 #include "vmx/selftest.h"
+#include "vmx/apicv.h"
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -293,6 +294,7 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	vm->entry_eax = gb.eax;
 	vm->entry_ebx = gb.ebx;
 	hv_snprintf(vm->selftest, sizeof(vm->selftest), "%s", cfg->selftest);
+	vm->apicv_wanted = !cfg->no_apicv;
 	vm_next_id++;
 	return vm;
 
@@ -326,6 +328,7 @@ void vm_destroy(struct vm *vm)
 bool vm_run(struct vm *vm)
 {
 	uint64_t entry = vm->entry;
+	apicv_decide(vm, vm->apicv_wanted);
 	/* Entered as GRUB enters a Multiboot kernel: EAX = magic, EBX = info. */
 	if (!vmx_vcpu_setup(&vm->vcpu, entry, vm->entry_eax, vm->entry_ebx)) {
 		vm_stop(vm, true, "its VMCS could not be set up");
