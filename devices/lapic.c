@@ -182,7 +182,7 @@ static void reset_registers(struct lapic *l)
 		LVT(l, i) = LVT_MASKED;
 	l->remote_irr[0] = l->remote_irr[1] = false;
 	l->timer_initial = l->timer_dcr = 0;
-	l->timer_mode = 0;
+	l->timer_lvt = LVT_MASKED;
 	l->timer_armed = false;
 	l->timer_start = 0;
 	l->tsc_deadline = 0;
@@ -361,7 +361,7 @@ static bool lint_level_fixed(const struct lapic *l, unsigned pin)
  * SIPI, 011B; ExtINT and INIT outside LINT0/LINT1) do nothing. */
 static void lvt_fire(struct lapic *l, enum lapic_lvt i, bool level)
 {
-	uint32_t lvt = LVT(l, i);
+	uint32_t lvt = i == LAPIC_LVT_TIMER ? l->timer_lvt : LVT(l, i);
 	if (lvt & LVT_MASKED)
 		return;
 	unsigned mode = (i == LAPIC_LVT_TIMER || i == LAPIC_LVT_ERROR) ? APIC_DM_FIXED : lvt_mode(lvt);
@@ -514,12 +514,13 @@ static unsigned timer_divisor(uint32_t dcr)
 	return code == 7 ? 1 : 2u << code;
 }
 
-/* The mode the timer counts in: latched from the LVT timer register when
- * it is written (timer_set_lvt), so that a write the CPU has already put in
- * the page (an APIC-write exit) is still compared against the old mode. */
+/* The timer runs under timer_lvt, latched from the LVT timer register when
+ * it is written (timer_set_lvt): a write the CPU has already put in the
+ * page (an APIC-write exit) must not apply before the model has let the
+ * timer catch up under the old entry. */
 static unsigned timer_mode(const struct lapic *l)
 {
-	return l->timer_mode;
+	return (l->timer_lvt & LVT_TIMER_MODE) >> 17;
 }
 
 static bool clock_usable(const struct lapic *l)
@@ -597,7 +598,7 @@ void lapic_update(struct lapic *l)
 
 uint64_t lapic_next_deadline(const struct lapic *l)
 {
-	if (!hw_enabled(l) || !clock_usable(l) || (LVT(l, LAPIC_LVT_TIMER) & LVT_MASKED))
+	if (!hw_enabled(l) || !clock_usable(l) || (l->timer_lvt & LVT_MASKED))
 		return VCLOCK_NEVER; /* a masked expiry changes nothing lapic_update must see */
 	if (timer_mode(l) == TIMER_TSC_DEADLINE)
 		return l->tsc_deadline ? l->tsc_deadline : VCLOCK_NEVER;
@@ -636,9 +637,8 @@ static void timer_set_lvt(struct lapic *l, uint32_t value)
 {
 	lapic_update(l); /* what expired under the old entry */
 	unsigned old_mode = timer_mode(l);
-	LVT(l, LAPIC_LVT_TIMER) = value;
-	unsigned new_mode = (value & LVT_TIMER_MODE) >> 17;
-	l->timer_mode = (uint8_t)new_mode;
+	LVT(l, LAPIC_LVT_TIMER) = l->timer_lvt = value;
+	unsigned new_mode = timer_mode(l);
 	/* "Transitioning between TSC-deadline mode and other timer modes also
 	 * disarms the timer" (SDM 11.5.4.1); one-shot <-> periodic keeps
 	 * counting and follows the new mode when the count runs out. */
@@ -906,9 +906,11 @@ static void set_svr(struct lapic *l, uint32_t value)
 {
 	lapic_update(l);
 	R(l, REG_SVR) = value & SVR_WRITABLE;
-	if (!sw_enabled(l))
+	if (!sw_enabled(l)) {
 		for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
 			LVT(l, i) |= LVT_MASKED;
+		l->timer_lvt |= LVT_MASKED;
+	}
 }
 
 /* Write a 32-bit register at xAPIC offset `reg` (not the x2APIC ICR).

@@ -150,7 +150,7 @@ struct lapic {
 	 * tick timer_start (the start of the current period); TSC-deadline
 	 * mode fires when the guest TSC reaches tsc_deadline (0: disarmed). */
 	uint32_t timer_initial, timer_dcr; /* the count and divisor running (also in the page) */
-	uint8_t timer_mode;                /* the LVT timer mode the count runs in */
+	uint32_t timer_lvt;                /* the LVT timer entry the count runs under (also in the page) */
 	bool timer_armed;
 	uint64_t timer_start;
 	uint64_t tsc_deadline;
