@@ -19,6 +19,7 @@ expect "platform-noapicv: APIC virtualization off" $log \
 	'VM platform-noapicv: APIC virtualization: off: apicv=no'
 expect "platform: the guest slept in HLT until its timers (preemption-timer exits)" $log '^  PREEMPTION_TIMER +[0-9]+'
 expect "platform: APIC writes trapped to the model (APIC-write exits)" $log '^  APIC_WRITE +[0-9]+'
+expect "platform: level-triggered EOIs reached the IOAPIC (EOI-induced exits)" $log '^  VIRTUALIZED_EOI +[0-9]+'
 
 # i8042 command 0xFE resets the VM: kernel reloaded, RAM cleared, CMOS kept.
 iso=$T/reset.iso
