@@ -221,21 +221,14 @@ static uint8_t ppr(const struct lapic *l)
 	return (R(l, REG_TPR) & 0xF0) >= isr_class ? (uint8_t)R(l, REG_TPR) : isr_class;
 }
 
-/* The page's PPR follows every TPR and ISR change the model makes; with
- * virtual-interrupt delivery the CPU keeps it for its own (VPPR, SDM Vol. 3C
- * 30.1.3), by the same rule. */
-static void ppr_update(struct lapic *l)
-{
-	R(l, REG_PPR) = ppr(l);
-}
-
 uint8_t lapic_get_ppr(const struct lapic *l) { return ppr(l); }
 uint8_t lapic_get_tpr(const struct lapic *l) { return (uint8_t)R(l, REG_TPR); }
-void lapic_set_tpr(struct lapic *l, uint8_t tpr)
-{
-	R(l, REG_TPR) = tpr;
-	ppr_update(l);
-}
+void lapic_set_tpr(struct lapic *l, uint8_t tpr) { R(l, REG_TPR) = tpr; }
+
+/* The model computes PPR where it needs it (ppr()); the page's word is for
+ * the CPU, which keeps it itself for what it virtualizes (VPPR, SDM Vol. 3C
+ * 30.1.3) by the same rule. */
+void lapic_update_ppr(struct lapic *l) { R(l, REG_PPR) = ppr(l); }
 
 int lapic_pending_vector(const struct lapic *l)
 {
@@ -253,7 +246,6 @@ void lapic_ack(struct lapic *l, uint8_t vector)
 		return;
 	bit_clear(l, REG_IRR, vector);
 	bit_set(l, REG_ISR, vector);
-	ppr_update(l);
 }
 
 /* --- Errors (SDM 11.5.3) -------------------------------------------------- */
@@ -687,7 +679,6 @@ static void eoi(struct lapic *l)
 	if (v < 0)
 		return;
 	bit_clear(l, REG_ISR, (unsigned)v);
-	ppr_update(l);
 	eoi_done(l, (uint8_t)v);
 }
 
@@ -1166,7 +1157,6 @@ void lapic_eoi_virtualized(struct lapic *l, uint8_t vector)
 	/* EOI virtualization has cleared the VISR bit and updated SVI and
 	 * VPPR (SDM 30.1.4); the exit came because the EOI-exit bitmap asked
 	 * for it. */
-	ppr_update(l);
 	eoi_done(l, vector);
 }
 

@@ -298,6 +298,9 @@ void lapic_eoi_exit_bitmap(const struct lapic *l, uint64_t bitmap[4]);
 /* The guest interrupt status for the page's state: SVI (highest ISR vector)
  * in bits 15:8, RVI (highest IRR vector) in bits 7:0 (SDM 25.4.2). */
 uint16_t lapic_guest_interrupt_status(const struct lapic *l);
+/* Write the PPR the page's TPR and ISR give into the page (VPPR), for the
+ * CPU; the model's own PPR reads do not use the word. */
+void lapic_update_ppr(struct lapic *l);
 /* Whether an x2APIC RDMSR of msr may be served from the page by
  * APIC-register virtualization without an exit (SDM 30.5): the page holds
  * exactly what the guest must read. */

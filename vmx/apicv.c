@@ -128,9 +128,10 @@ void apicv_before_entry(struct vcpu *v)
 {
 	struct lapic *l = &v->lapic;
 	/* The model may have requested (IRR) or retired (ISR) vectors in the
-	 * page: RVI and SVI must say so, and VM entry then evaluates pending
+	 * page: RVI, SVI and VPPR must say so, and VM entry then evaluates pending
 	 * virtual interrupts (SDM 30.2.1). */
 	vmcs_write(VMCS_GUEST_INTR_STATUS, lapic_guest_interrupt_status(l));
+	lapic_update_ppr(l); /* VPPR, against which RVI is evaluated */
 	uint64_t bitmap[4];
 	lapic_eoi_exit_bitmap(l, bitmap);
 	for (unsigned i = 0; i < 4; i++)

@@ -536,8 +536,10 @@ static void test_apicv_exits_and_entry(void **state)
 	lapic_accept(l, &m);
 	fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_IF);
 	fake_vmcs_set(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+	l->page[(0x100 + 0x30) / 4] |= 1u << 0; /* 60H in service (the CPU delivered it) */
 	events_before_entry_slow(v);
-	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x0093);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x6093);
+	assert_int_equal(l->page[0xA0 / 4], 0x60); /* VPPR */
 	assert_int_equal(fake_vmcs_get(VMCS_EOI_EXIT_BITMAP2), 1ull << (0x93 - 0x80));
 	assert_int_equal(fake_vmcs_get(VMCS_EOI_EXIT_BITMAP0), 0);
 	assert_int_equal(fake_vmcs_get(VMCS_GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_ACTIVE); /* woken */
@@ -549,7 +551,8 @@ static void test_apicv_exits_and_entry(void **state)
 	take_exit(v, EXIT_REASON_VIRTUALIZED_EOI, 0x93, 0, 0, 0, 0);
 	assert_true(v->events_waiting);
 	events_before_entry_slow(v);
-	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x0045);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x6045);
+	l->page[(0x100 + 0x30) / 4] = 0; /* the CPU's EOI of 60H */
 	/* Without APIC virtualization the same vector is injected. */
 	v->vm->apicv = false;
 	v->events_waiting = true;

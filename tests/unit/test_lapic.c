@@ -1657,10 +1657,12 @@ static void test_page_is_the_register_file(void **state)
 	lapic_ack(&l, 0x92);
 	assert_int_equal(pg(&l, 0x100 + 0x40), 1u << 0x12);
 	assert_int_equal(lapic_guest_interrupt_status(&l), 0x9241);
+	lapic_update_ppr(&l);
 	assert_int_equal(pg(&l, 0xA0), 0x90);
 	/* TPR written by the guest through the model, or by the CPU (VTPR): one word. */
 	wr(&l, 0x80, 0xA0);
 	assert_int_equal(pg(&l, 0x80), 0xA0);
+	lapic_update_ppr(&l);
 	assert_int_equal(pg(&l, 0xA0), 0xA0);
 	l.page[0x80 / 4] = 0x30; /* a TPR virtualization */
 	assert_int_equal(lapic_get_tpr(&l), 0x30);
@@ -1728,6 +1730,7 @@ static void test_eoi_exit_bitmap_and_virtualized_eoi(void **state)
 	lapic_eoi_virtualized(&l, 0xFF);
 	assert_int_equal(rec.eois, 1);
 	assert_int_equal(rec.eoi[0], 0xFF);
+	lapic_update_ppr(&l);
 	assert_int_equal(pg(&l, 0xA0), 0); /* PPR follows */
 	/* A vector re-accepted as edge leaves the bitmap. */
 	accept(&l, 0x31, false);
