@@ -24,7 +24,7 @@ HV_C_SRCS := $(filter-out vmx/asm_offsets.c,$(wildcard boot/*.c arch/x86/*.c vmx
 HV_S_SRCS := $(wildcard boot/*.S arch/x86/*.S vmx/*.S)
 HV_OBJS   := $(patsubst %.c,$(B)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/hv/%.o,$(HV_S_SRCS))
 
-.PHONY: all iso run test unit-test bench clean deps check-deps guests duplicates
+.PHONY: all iso run test test-linux run-linux unit-test bench clean deps check-deps guests duplicates
 # Keep intermediate objects (guest .o files): no rebuild on every run.
 .SECONDARY:
 all: $(B)/hv.elf
@@ -93,7 +93,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 # Pure sources each unit test links against (see tests/unit/README.md).
 UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c ept/ept.c \
                  vm/guest_mem.c vm/elf_loader.c vm/config.c vm/insn_decode.c vm/page_walk.c vm/cpuid_policy.c \
-                 vm/guest_boot.c vm/acpi.c vmx/exit_reasons.c vmx/vmx_caps.c tests/unit/host_stubs.c
+                 vm/guest_boot.c vm/linux_boot.c vm/aml.c vm/acpi.c vmx/exit_reasons.c vmx/vmx_caps.c tests/unit/host_stubs.c
 # Every device model is pure logic: all of devices/ is unit-testable.
 UNIT_LIB_SRCS += $(wildcard devices/*.c)
 
@@ -167,7 +167,22 @@ $(B)/tools/fnv1a64: tests/tools/fnv1a64.c
 test: check-deps all guests $(UNIT_TESTS) $(B)/tools/fnv1a64
 	tests/run_all.sh
 
-bench: check-deps all guests
+# The Linux guest scenarios only (tests/linux/, docs/linux-guest.md): the
+# guest assets in QEMU, then Debian's kernel under the hypervisor in Bochs.
+test-linux: check-deps all $(B)/tools/fnv1a64
+	tests/run_linux.sh
+
+# Debian's kernel under the hypervisor with a busybox shell on the serial
+# console and its disk on /mnt (the guest assets of tests/linux/prepare.sh).
+$(B)/linux.iso: $(B)/hv.elf tests/linux/prepare.sh tests/linux/init scripts/mkiso.sh
+	tests/linux/prepare.sh $(B)/linux
+	printf 'vm name=linux mem=192M kernel=vmlinuz initrd=initrd.img disk=disk.img cmdline="console=ttyS0 linuxtest=shell"\n' > $(B)/linux/run.conf
+	scripts/mkiso.sh $@ "loglevel=info" $(B)/linux/run.conf config $(B)/linux/vmlinuz vmlinuz \
+	    $(B)/linux/initrd.img initrd.img $(B)/linux/disk.img disk.img
+run-linux: check-deps $(B)/linux.iso
+	scripts/run.sh $(B)/linux.iso
+
+bench: check-deps all guests $(B)/tools/fnv1a64
 	tests/bench.sh
 
 duplicates:

@@ -124,8 +124,9 @@ static void launch_from_module_strings(const struct boot_info *bi, struct launch
 		char errbuf[128], defname[16];
 		hv_snprintf(defname, sizeof(defname), "vm%u", i);
 		const char *cerr = vm_config_parse(m->string, defname, &cfg, errbuf, sizeof(errbuf));
-		if (!cerr && (cfg.kernel[0] || cfg.module_count || cfg.disk[0]))
-			cerr = "kernel=, module= and disk= need a configuration file (docs/configuration.md)";
+		if (!cerr && (cfg.kernel[0] || cfg.module_count || cfg.disk[0] || cfg.initrd[0]))
+			cerr = "kernel=, initrd=, module= and disk= need a configuration file "
+			       "(docs/configuration.md)";
 		if (cerr) {
 			pr_err("module %u ('%s') refused: %s", i, m->string, cerr);
 			t->refused++;
@@ -185,6 +186,12 @@ static void launch_from_config_file(const struct boot_info *bi, const struct mb2
 				disk.size = d->end - d->start;
 			}
 		}
+		const struct mb2_module *rd = NULL;
+		if (ok && c->initrd[0] && !(rd = find_module(bi, c->initrd))) {
+			pr_err("config line %u: VM %s refused: no initrd module named '%s'", c->line, c->name,
+			       c->initrd);
+			ok = false;
+		}
 		if (!ok) {
 			t->refused++;
 			continue;
@@ -193,6 +200,7 @@ static void launch_from_config_file(const struct boot_info *bi, const struct mb2
 			.image = phys_to_virt(k->start), .image_size = k->end - k->start,
 			.modules = mods, .module_count = c->module_count,
 			.cmdline = c->cmdline, .loader_name = HV_LOADER_NAME,
+			.initrd = rd ? phys_to_virt(rd->start) : NULL, .initrd_size = rd ? rd->end - rd->start : 0,
 		};
 		launch(c, &boot, (c->disk[0] || c->disk_size) ? &disk : NULL, t);
 	}

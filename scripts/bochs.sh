@@ -3,13 +3,13 @@
 #   Boots ISO in Bochs with VT-x (cpu model corei7_skylake_x), headless,
 #   COM1 captured to SERIAL_OUT. Recipe and reasons: ../shared/DESIGN.md.
 #   Bochs's own exit status means little (the shutdown port is reported as
-#   a panic): callers judge by SERIAL_OUT.
+#   a panic): callers judge by SERIAL_OUT. BOCHS_MEGS sets the RAM (256).
 set -eu
 iso=$1; out=$2; timeout_s=${3:-120}; cpus=${4:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/bochsrc" <<EOC
-megs: 256
+megs: ${BOCHS_MEGS:-256}
 cpu: model=corei7_skylake_x, count=$cpus, ips=200000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin

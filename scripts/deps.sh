@@ -3,7 +3,7 @@
 # `make test` need. `check` names what is missing and how to get it;
 # `install` installs it with apt-get (as root).
 set -eu
-PKGS="gcc binutils make grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios bochs-sdl qemu-system-x86 libcmocka-dev clang libclang-rt-14-dev"
+PKGS="gcc binutils make grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios bochs-sdl qemu-system-x86 libcmocka-dev clang libclang-rt-14-dev cpio e2fsprogs libc6-dev"
 # command or file that proves each package is there
 probe() {
 	case $1 in
@@ -18,6 +18,13 @@ probe() {
 	libcmocka-dev) test -f /usr/include/cmocka.h && echo ok ;;
 	clang) command -v clang ;;
 	libclang-rt-14-dev) ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a ;;
+	# The Linux guest test (tests/linux/prepare.sh) downloads Debian's
+	# kernel and busybox-static with apt-get download (nothing installed)
+	# and builds its initramfs (cpio), ext4 disk (mke2fs, debugfs) and a
+	# static fnv1a64 (libc.a).
+	cpio) command -v cpio ;;
+	e2fsprogs) command -v mke2fs && command -v debugfs ;;
+	libc6-dev) test -f /usr/lib/x86_64-linux-gnu/libc.a && echo ok ;;
 	esac
 }
 missing=""

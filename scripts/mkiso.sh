@@ -4,9 +4,15 @@
 #   passes each MODULE with its MODULE_STRING (e.g. "name=basic mem=32M").
 # mkiso.sh --native OUT.iso KERNEL
 #   Builds an ISO that boots KERNEL (a Multiboot2 test guest) directly.
+# mkiso.sh --linux OUT.iso BZIMAGE INITRD CMDLINE
+#   Builds an ISO on which GRUB boots a Linux kernel directly (no
+#   hypervisor): the native half of the Linux benchmark (tests/bench.sh).
 set -eu
 native=0
-if [ "$1" = "--native" ]; then native=1; shift; fi
+case $1 in
+--native) native=1; shift ;;
+--linux) native=linux; shift ;;
+esac
 out=$1; shift
 hv_elf=${HV_ELF:-build/hv.elf}
 dir=$(mktemp -d)
@@ -25,6 +31,11 @@ cfg="$dir/boot/grub/grub.cfg"
 if [ $native = 1 ]; then
 	cp "$1" "$dir/boot/kernel.elf"
 	echo "  multiboot2 /boot/kernel.elf" >> "$cfg"
+elif [ $native = linux ]; then
+	cp "$1" "$dir/boot/vmlinuz"
+	cp "$2" "$dir/boot/initrd.img"
+	echo "  linux /boot/vmlinuz $3" >> "$cfg"
+	echo "  initrd /boot/initrd.img" >> "$cfg"
 else
 	cp "$hv_elf" "$dir/boot/hv.elf"
 	echo "  multiboot2 /boot/hv.elf $1" >> "$cfg"

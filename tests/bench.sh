@@ -87,3 +87,9 @@ awk '{
 	printf "bench: blk_exits_per_req_%dk_qd%d %.3f exits\n", size, qd, v["read_exits"] / v["requests"]
 	if (qd == 16 && size == 4) printf "bench: blk_exits_per_req_qd16 %.3f exits\n", v["read_exits"] / v["requests"]
 }' $T/blk.lines
+
+# Debian's stock kernel booting to init, natively and under the hypervisor
+# (issue 6): tests/linux/bench.sh. SKIP_LINUX=1 leaves it out.
+if [ -z "${SKIP_LINUX:-}" ]; then
+	tests/linux/bench.sh
+fi

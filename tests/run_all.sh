@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/harness.sh
+. tests/linux/lib.sh
 B=build
 T=$B/test
 mkdir -p $T

@@ -6,6 +6,7 @@
  * through packed structures: what is on the page is what the guest reads. */
 #include "vm/acpi.h"
 #include "lib/string.h"
+#include "vm/aml.h"
 
 /* --- Writing little-endian fields ----------------------------------------------------- */
 
@@ -361,39 +362,157 @@ static void build_mcfg(uint8_t *t)
 }
 
 /* --- DSDT (ACPI 5.2.11.1): a definition block of AML ----------------------------------------
- * The whole ASL source is
+ * The ASL source it compiles from:
  *
  *     DefinitionBlock ("", "DSDT", 2, "TXTBHV", "TEXTBOOK", 1)
  *     {
  *         Name (_S5, Package () { 5, 5, 0, 0 })
+ *         Scope (\_SB) {
+ *             Device (PCI0) {
+ *                 Name (_HID, EisaId ("PNP0A08"))   // PCI Express root bridge
+ *                 Name (_CID, EisaId ("PNP0A03"))   // ... compatible with PCI
+ *                 Name (_SEG, 0)  Name (_BBN, 0)  Name (_UID, 0)
+ *                 Name (_CRS, ResourceTemplate () {
+ *                     WordBusNumber (0-0)
+ *                     IO (Decode16, 0xCF8, 0xCF8, 1, 8)
+ *                     WordIO (0x0000-0x0CF7)  WordIO (0x0D00-0xFFFF)
+ *                     DWordMemory (pci_mem_base, pci_mem_base + pci_mem_size - 1)
+ *                 })
+ *                 Name (_PRT, Package () {        // slot s, pin p (0 = INTA)
+ *                     Package () { s << 16 | 0xFFFF, p, 0, gsi(s, p) }, ...
+ *                 })
+ *             }
+ *         }
  *     }
  *
  * \_S5 gives the values to write to SLP_TYPa and SLP_TYPb for soft-off
  * (ACPI 7.4.2, 16.1.7): with SLP_EN, 5 << 10 | 1 << 13 = 0x3400 written to
  * PM1a_CNT powers the PIIX4 off. The other two elements are reserved.
  *
- * The AML, by the grammar of ACPI chapter 20 (encodings in 20.2): */
-static const uint8_t dsdt_aml[] = {
-	0x08,                   /* NameOp (20.2.5.1): NameString DataRefObject */
-	'_', 'S', '5', '_',     /*   NameSeg (20.2.2): 4 characters, '_'-padded */
-	0x12,                   /*   PackageOp (20.2.5.4): PkgLength NumElements PackageElementList */
-	0x08,                   /*     PkgLength (20.2.4): one byte (bits 7:6 = 0) counting
-				 *     itself and the 7 bytes after it */
-	0x04,                   /*     NumElements: 4 */
-	0x0A, 0x05,             /*     BytePrefix (20.2.3) 0x05: SLP_TYPa = 5 */
-	0x0A, 0x05,             /*     BytePrefix 0x05: SLP_TYPb = 5 */
-	0x00,                   /*     ZeroOp (20.2.3): reserved */
-	0x00,                   /*     ZeroOp: reserved */
-};
+ * PCI0 is how an OS finds the PCI bus at all under ACPI (9.4 / PCI Firmware
+ * 3.3 4.1.1): _CRS gives the bus range, I/O ports and memory window it may
+ * assign BARs from, _PRT routes each slot's INTx pins straight to I/O APIC
+ * inputs (a zero Source, 6.2.13), level-triggered active-low by default.
+ * Without a PCI0 a guest like Linux never scans the bus. */
 
 #define DSDT_REVISION 2         /* 2 and up: AML integers are 64-bit */
-#define DSDT_SIZE (HDR_SIZE + sizeof(dsdt_aml))
 
-static void build_dsdt(uint8_t *t)
+/* Resource descriptors (6.4): small IO, large Word/DWord Address Space, End Tag. */
+static void res_word_range(struct aml *a, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
 {
-	put_header(t, "DSDT", DSDT_SIZE, DSDT_REVISION);
-	memcpy(t + HDR_SIZE, dsdt_aml, sizeof(dsdt_aml));
-	seal(t, DSDT_SIZE);
+	const uint8_t d[] = { 0x88, 13, 0, type,
+			      0x0c, /* MinFixed, MaxFixed, positive decode, producer */
+			      type_flags, 0, 0, /* granularity */
+			      (uint8_t)min, (uint8_t)(min >> 8), (uint8_t)max, (uint8_t)(max >> 8),
+			      0, 0, /* translation */
+			      (uint8_t)(max - min + 1), (uint8_t)((max - min + 1) >> 8) };
+	aml_bytes(a, d, sizeof(d));
+}
+
+static void res_dword_memory(struct aml *a, uint32_t min, uint32_t max)
+{
+	uint32_t f[5] = { 0, min, max, 0, max - min + 1 }; /* granularity, min, max, translation, length */
+	const uint8_t h[] = { 0x87, 23, 0, 0 /* memory */, 0x0c, 0x01 /* read/write, non-cacheable */ };
+	aml_bytes(a, h, sizeof(h));
+	for (unsigned i = 0; i < 5; i++) {
+		const uint8_t b[4] = { (uint8_t)f[i], (uint8_t)(f[i] >> 8), (uint8_t)(f[i] >> 16),
+				       (uint8_t)(f[i] >> 24) };
+		aml_bytes(a, b, 4);
+	}
+}
+
+static void name_integer(struct aml *a, const char *name, uint64_t v)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, name);
+	aml_integer(a, v);
+}
+
+static void dsdt_aml(struct aml *a, const struct acpi_config *cfg)
+{
+	/* Name (_S5, Package () { 5, 5, 0, 0 }) */
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_S5_");
+	aml_byte(a, AML_PACKAGE_OP);
+	size_t pkg = aml_open(a);
+	aml_byte(a, 4);
+	aml_integer(a, ACPI_S5_SLP_TYP);
+	aml_integer(a, ACPI_S5_SLP_TYP);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_close(a, pkg);
+	if (!cfg->pci_mem_size)
+		return;
+
+	aml_byte(a, AML_SCOPE_OP);
+	size_t scope = aml_open(a);
+	aml_name(a, "\\_SB_");
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	size_t dev = aml_open(a);
+	aml_name(a, "PCI0");
+	name_integer(a, "_HID", aml_eisaid("PNP0A08"));
+	name_integer(a, "_CID", aml_eisaid("PNP0A03"));
+	name_integer(a, "_SEG", 0);
+	name_integer(a, "_BBN", 0);
+	name_integer(a, "_UID", 0);
+
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	size_t buf = aml_open(a);
+	struct aml crs = { NULL, 0, 0, false }; /* count the descriptors first: BufferSize */
+	for (int pass = 0; pass < 2; pass++) {
+		struct aml *t = pass ? a : &crs;
+		if (pass)
+			aml_integer(a, crs.len);
+		res_word_range(t, 2, 0, 0, 0);                        /* bus 0 */
+		const uint8_t cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+		aml_bytes(t, cf8, sizeof(cf8));                      /* the config ports */
+		res_word_range(t, 1, 0x03, 0x0000, 0x0cf7);           /* I/O below them */
+		res_word_range(t, 1, 0x03, 0x0d00, 0xffff);           /* and above */
+		res_dword_memory(t, (uint32_t)cfg->pci_mem_base,
+				 (uint32_t)(cfg->pci_mem_base + cfg->pci_mem_size - 1));
+		const uint8_t end_tag[] = { 0x79, 0x00 };             /* checksum 0: "ignore" */
+		aml_bytes(t, end_tag, sizeof(end_tag));
+	}
+	aml_close(a, buf);
+
+	aml_byte(a, AML_NAME_OP);
+	aml_name(a, "_PRT");
+	aml_byte(a, AML_PACKAGE_OP);
+	size_t prt = aml_open(a);
+	aml_byte(a, (uint8_t)(31 * 4)); /* slots 1-31, pins A-D */
+	for (unsigned slot = 1; slot < 32; slot++)
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_byte(a, AML_PACKAGE_OP);
+			size_t e = aml_open(a);
+			aml_byte(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* any function of the slot */
+			aml_integer(a, pin);
+			aml_integer(a, 0);                            /* Source: a GSI, not a link */
+			aml_integer(a, cfg->pci_gsi_base + (slot + pin) % 4);
+			aml_close(a, e);
+		}
+	aml_close(a, prt);
+	aml_close(a, dev);
+	aml_close(a, scope);
+}
+
+static size_t dsdt_size(const struct acpi_config *cfg)
+{
+	struct aml a = { NULL, 0, 0, false };
+	dsdt_aml(&a, cfg);
+	return HDR_SIZE + a.len;
+}
+
+static void build_dsdt(uint8_t *t, const struct acpi_config *cfg)
+{
+	size_t size = dsdt_size(cfg);
+	struct aml a = { t + HDR_SIZE, 0, size - HDR_SIZE, false };
+	put_header(t, "DSDT", (uint32_t)size, DSDT_REVISION);
+	dsdt_aml(&a, cfg);
+	seal(t, size);
 }
 
 /* --- Layout ------------------------------------------------------------------------------- */
@@ -428,7 +547,7 @@ static bool acpi_layout(const struct acpi_config *cfg, struct acpi_layout *l)
 	l->fadt = place(base, &cur, FADT_SIZE, TABLE_ALIGN);
 	l->madt = place(base, &cur, madt_size(cfg->vcpus), TABLE_ALIGN);
 	l->mcfg = place(base, &cur, MCFG_SIZE, TABLE_ALIGN);
-	l->dsdt = place(base, &cur, DSDT_SIZE, TABLE_ALIGN);
+	l->dsdt = place(base, &cur, dsdt_size(cfg), TABLE_ALIGN);
 	l->end = cur;
 	/* The FADT's 32-bit DSDT and FIRMWARE_CTRL must reach their tables:
 	 * everything lies below 4 GiB. */
@@ -453,7 +572,7 @@ size_t acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t len, uint6
 	memset(buf, 0, l.end);
 	/* Leaves first, so that every table is complete before the one that
 	 * points to it; each table's checksum covers only itself. */
-	build_dsdt(buf + l.dsdt);
+	build_dsdt(buf + l.dsdt, cfg);
 	build_facs(buf + l.facs);
 	build_mcfg(buf + l.mcfg);
 	build_madt(buf + l.madt, cfg->vcpus);

@@ -4,7 +4,7 @@
  * acpi_build() writes, into a caller-supplied buffer that the caller then
  * copies to guest-physical cfg->base_gpa, this tree:
  *
- *   RSDP --XsdtAddress--> XSDT --+--> FADT --DSDT/X_DSDT--> DSDT (\_S5 only)
+ *   RSDP --XsdtAddress--> XSDT --+--> FADT --DSDT/X_DSDT--> DSDT (\_S5, PCI root bridge)
  *                                |         --FIRMWARE_CTRL--> FACS
  *                                +--> MADT (local APICs, I/O APIC, overrides, NMI)
  *                                +--> MCFG (PCI Express ECAM window)
@@ -49,6 +49,11 @@ struct acpi_config {
 	 * 32-bit pointers (DSDT, FIRMWARE_CTRL). */
 	uint64_t base_gpa;
 	unsigned vcpus; /* 1..ACPI_MAX_VCPUS */
+	/* The PCI root bridge in the DSDT (0 size: none): the 32-bit memory
+	 * window BARs are assigned from, and where INTx goes: slot s, pin p
+	 * (0 = INTA) raises I/O APIC input pci_gsi_base + (s + p) % 4. */
+	uint64_t pci_mem_base, pci_mem_size;
+	unsigned pci_gsi_base;
 };
 
 /* Bytes acpi_build() needs for cfg, or 0 if cfg is refused. */

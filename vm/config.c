@@ -146,13 +146,11 @@ static const char *parse_settings(const char *s, const char *end, struct vm_conf
 				return errbuf;
 			}
 		} else if (key_is(tok, klen, "initrd")) {
-			hv_snprintf(errbuf, errlen, "'%.*s' is not supported yet (Linux guests come later)",
-				    (int)klen, tok);
-			return errbuf;
+			e = take_name("initrd", val, vlen, out->initrd, sizeof(out->initrd), errbuf, errlen);
 		} else {
 			hv_snprintf(errbuf, errlen,
-				    "unknown setting '%.*s' (known: name, mem, vcpus, kernel, module, cmdline, "
-				    "disk, disk_size, disk_ro, disk_transport, apicv)",
+				    "unknown setting '%.*s' (known: name, mem, vcpus, kernel, initrd, module, "
+				    "cmdline, disk, disk_size, disk_ro, disk_transport, apicv)",
 				    (int)klen, tok);
 			return errbuf;
 		}

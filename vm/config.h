@@ -22,6 +22,7 @@ struct vm_config {
 	uint64_t mem;      /* bytes, a multiple of 2 MiB */
 	unsigned vcpus;
 	char kernel[VM_CONFIG_NAME_MAX];  /* module name; empty: the module itself */
+	char initrd[VM_CONFIG_NAME_MAX];  /* module name of a Linux initrd; empty: none */
 	char modules[VM_CONFIG_MAX_MODULES][VM_CONFIG_NAME_MAX];
 	unsigned module_count;
 	char cmdline[VM_CONFIG_CMDLINE_MAX];

@@ -4,13 +4,59 @@
 
 /* CPUID.1:EBX[31:24] is the initial APIC ID (SDM Vol. 2A, CPUID). */
 #define CPUID_1_EBX_APIC_ID_SHIFT 24
-/* Leaf 0Ah describes the performance-monitoring unit, which is not virtualized. */
-#define CPUID_LEAF_PMU 0x0a
+
+enum { REG_EAX, REG_EBX, REG_ECX, REG_EDX };
+
+/* Features a guest must not see, because using them would need a
+ * hypervisor mechanism we do not have (an MSR we do not virtualize, a VMCS
+ * control we do not set). Each line names its leaf, register, bits and why
+ * (bits from SDM Vol. 2A, CPUID, Tables 3-10/3-11 and leaf 07H). */
+static const struct cpuid_hidden {
+	uint32_t leaf, subleaf;
+	uint8_t reg;
+	uint32_t bits;
+	const char *why;
+} cpuid_hidden[] = {
+	{ 1, 0, REG_ECX, BIT(5) | BIT(6), "VMX, SMX: no nested virtualization" },
+	{ 1, 0, REG_ECX, BIT(3), "MONITOR/MWAIT: an idle guest halts (and exits) instead" },
+	{ 1, 0, REG_ECX, BIT(2) | BIT(4) | BIT(7) | BIT(8) | BIT(11) | BIT(14) | BIT(15) | BIT(18),
+	  "DTES64, DS-CPL, EST, TM2, SDBG, xTPR, PDCM, DCA: their MSRs are not virtualized" },
+	{ 1, 0, REG_EDX, BIT(7) | BIT(14), "MCE, MCA: no machine-check MSRs or banks" },
+	{ 1, 0, REG_EDX, BIT(21) | BIT(22) | BIT(29) | BIT(31),
+	  "DS, ACPI thermal, TM, PBE: their MSRs are not virtualized" },
+	{ 7, 0, REG_EBX, BIT(2) | BIT(12) | BIT(14) | BIT(15) | BIT(25),
+	  "SGX, RDT monitoring, MPX, RDT allocation, Processor Trace: not virtualized" },
+	{ 7, 0, REG_ECX, BIT(5) | BIT(30) | BIT(31),
+	  "WAITPKG (needs a VMCS control), SGX launch control, PKS" },
+	{ 7, 0, REG_EDX, BIT(15) | BIT(18) | BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31),
+	  "hybrid, PCONFIG, IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD: "
+	  "their MSRs are not virtualized" },
+	{ 0xd, 1, REG_EAX, BIT(3), "XSAVES/XRSTORS: not enabled in the VMCS, IA32_XSS not virtualized" },
+};
+
+/* Leaves answered with zeros: whole units that are not virtualized. */
+static const uint32_t cpuid_zeroed[] = {
+	0x06, /* thermal and power management (APERF/MPERF, HWP, ...) */
+	0x0a, /* architectural performance monitoring */
+	0x0f, /* RDT monitoring */
+	0x10, /* RDT allocation */
+	0x12, /* SGX */
+	0x14, /* Processor Trace */
+};
+
+static uint32_t *reg(struct cpuid_regs *r, uint8_t which)
+{
+	switch (which) {
+	case REG_EAX: return &r->eax;
+	case REG_EBX: return &r->ebx;
+	case REG_ECX: return &r->ecx;
+	default: return &r->edx;
+	}
+}
 
 void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 			const struct cpuid_guest_view *g)
 {
-	(void)subleaf;
 	if (leaf >= HV_CPUID_BASE && leaf < HV_CPUID_BASE + 0x10000) {
 		/* Our own leaves replace whatever the host (perhaps a hypervisor
 		 * itself) reports there. */
@@ -33,6 +79,14 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 		memset(r, 0, sizeof(*r));
 		return;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(cpuid_zeroed); i++)
+		if (leaf == cpuid_zeroed[i]) {
+			memset(r, 0, sizeof(*r));
+			return;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(cpuid_hidden); i++)
+		if (cpuid_hidden[i].leaf == leaf && cpuid_hidden[i].subleaf == subleaf)
+			*reg(r, cpuid_hidden[i].reg) &= ~cpuid_hidden[i].bits;
 	switch (leaf) {
 	case 0:
 		if (r->eax < CPUID_GUEST_MIN_MAX_LEAF)
@@ -66,12 +120,9 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 		}
 		break;
 	case 1:
-		/* No VMX or SMX inside the guest; announce a hypervisor (bit 31,
-		 * reserved for this use by convention). */
-		/* MONITOR/MWAIT: hidden, so an idle guest halts (and exits)
-		 * instead of spinning on an MWAIT we would have to emulate. */
-		r->ecx &= ~(uint32_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_OSXSAVE |
-				      CPUID_1_ECX_MONITOR);
+		/* Announce a hypervisor (bit 31, reserved for this use by
+		 * convention); OSXSAVE mirrors the guest's CR4, not the host's. */
+		r->ecx &= ~(uint32_t)CPUID_1_ECX_OSXSAVE;
 		r->ecx |= (uint32_t)CPUID_1_ECX_HYPERVISOR;
 		if (g->cr4_osxsave && (r->ecx & CPUID_1_ECX_XSAVE))
 			r->ecx |= (uint32_t)CPUID_1_ECX_OSXSAVE;
@@ -83,8 +134,41 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 			r->ecx |= (uint32_t)(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
 		}
 		break;
-	case CPUID_LEAF_PMU:
-		memset(r, 0, sizeof(*r));
+	case 0xd:
+		/* EBX: bytes of XSAVE area the guest's XCR0 needs; ECX: for every
+		 * supported component (SDM Vol. 2A CPUID leaf 0DH). The CPU would
+		 * answer for the XCR0 loaded when the hypervisor runs CPUID, and
+		 * Bochs adds up component sizes instead of taking the highest
+		 * end, so we compute both from the layout. */
+		if (subleaf == 0 && g->xsave) {
+			uint64_t supported = ((uint64_t)r->edx << 32) | r->eax;
+			uint32_t need = XSAVE_LEGACY_AND_HEADER, all = XSAVE_LEGACY_AND_HEADER;
+			for (unsigned i = 2; i < g->xsave_count && i < 64; i++) {
+				uint32_t end = g->xsave[i].offset + g->xsave[i].size;
+				if ((supported & BIT(i)) && end > all)
+					all = end;
+				if ((supported & g->xcr0 & BIT(i)) && end > need)
+					need = end;
+			}
+			r->ebx = need;
+			r->ecx = all;
+		}
+		break;
+	case 7:
+		/* INVPCID executes natively only with "enable INVPCID" set
+		 * (SDM 26.3 / 25.6.2); otherwise it would #UD. */
+		if (subleaf == 0 && !g->invpcid)
+			r->ebx &= ~(uint32_t)BIT(10);
+		break;
+	case 0x80000001:
+		/* RDTSCP likewise needs "enable RDTSCP". */
+		if (!g->rdtscp)
+			r->edx &= ~(uint32_t)BIT(27);
+		break;
+	case 0x80000007:
+		/* Invariant TSC (EDX bit 8): the guest TSC is the host's plus a
+		 * constant offset, at the constant rate leaves 15H/16H give. */
+		r->edx = BIT(8);
 		break;
 	default:
 		break;

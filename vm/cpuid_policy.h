@@ -14,12 +14,25 @@ struct cpuid_regs;
 /* The hypervisor's CPUID signature at leaf 0x40000000 (EBX, ECX, EDX). */
 #define HV_CPUID_SIGNATURE "TextbookHV  "
 
+/* Where state component i (2..63) lives in a standard-format XSAVE area:
+ * CPUID.(EAX=0DH,ECX=i) EBX (offset) and EAX (size), SDM Vol. 1 13.4.3. */
+struct xsave_component {
+	uint32_t offset, size;
+};
+#define XSAVE_LEGACY_AND_HEADER 576u /* legacy region 512 + XSAVE header 64 */
+
 struct cpuid_guest_view {
 	unsigned apic_id;
 	bool cr4_osxsave;     /* guest CR4.OSXSAVE, mirrored in CPUID.1:ECX.OSXSAVE */
 	uint32_t host_max_leaf; /* the host's CPUID.0:EAX */
 	uint64_t tsc_hz;      /* the guest TSC rate: leaves 15H, 16H, 0x40000010 */
 	uint64_t apic_timer_hz; /* 0 when the VM has no local APIC timer */
+	bool rdtscp, invpcid; /* "enable RDTSCP"/"enable INVPCID" are set in the VMCS */
+	/* Leaf 0DH: the guest's XCR0 and the host's component layout, indexed
+	 * by component number (NULL: leave the host's sizes alone). */
+	uint64_t xcr0;
+	const struct xsave_component *xsave;
+	unsigned xsave_count;
 };
 
 /* The highest basic leaf the guest sees: at least 16H, so the TSC and

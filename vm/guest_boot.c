@@ -1,5 +1,7 @@
 #include "vm/guest_boot.h"
 #include "vm/elf_loader.h"
+#include "vm/linux_boot.h"
+#include "vm/acpi.h"
 #include "boot/multiboot2.h"
 #include "lib/printf.h"
 #include "lib/string.h"
@@ -51,6 +53,7 @@ const char *guest_kind_name(enum guest_kind k)
 	switch (k) {
 	case GUEST_KIND_MULTIBOOT1: return "Multiboot kernel";
 	case GUEST_KIND_MULTIBOOT2: return "Multiboot2 kernel";
+	case GUEST_KIND_LINUX: return "Linux bzImage";
 	default: return "ELF executable";
 	}
 }
@@ -231,7 +234,7 @@ static const char *load_by_address(const uint8_t *img, uint64_t size, const stru
 		return "the entry address is not inside the loaded kernel";
 	guest_write(mem, pl->load_addr, img + file_off, load_len);
 	guest_fill(mem, end, 0, bss_end - end);
-	out->entry = pl->entry_addr;
+	out->cpu.rip = pl->entry_addr;
 	out->load_start = pl->load_addr;
 	out->load_end = bss_end;
 	return NULL;
@@ -273,15 +276,24 @@ static uint32_t ib_string(struct info_builder *b, const char *s)
 	return ib_put(b, s, (uint32_t)strlen(s) + 1);
 }
 
-/* The guest's memory map: conventional memory and everything from 1 MiB. */
-struct mmap_range {
-	uint64_t base, len;
-};
+/* EBDA and BIOS area as a PC BIOS reserves them; the ACPI tables live in the
+ * latter (vm/vm.c). */
+#define GUEST_EBDA_END 0xa0000ULL
+#define GUEST_BIOS_AREA 0xe0000ULL
+#define GUEST_ECAM_SIZE MiB(1) /* bus 0 only (devices/pci.h) */
 
-static void mmap_ranges(const struct guest_mem *m, struct mmap_range r[2])
+unsigned guest_memory_map(uint64_t ram_size, struct guest_map_entry out[GUEST_MAP_MAX])
 {
-	r[0] = (struct mmap_range){ 0, GUEST_LOW_MEM_END };
-	r[1] = (struct mmap_range){ MiB(1), m->size - MiB(1) };
+	unsigned n = 0;
+	out[n++] = (struct guest_map_entry){ 0, GUEST_LOW_MEM_END, E820_TYPE_RAM };
+	out[n++] = (struct guest_map_entry){ GUEST_LOW_MEM_END, GUEST_EBDA_END - GUEST_LOW_MEM_END,
+					     E820_TYPE_RESERVED };
+	out[n++] = (struct guest_map_entry){ GUEST_BIOS_AREA, MiB(1) - GUEST_BIOS_AREA, E820_TYPE_RESERVED };
+	if (ram_size > MiB(1))
+		out[n++] = (struct guest_map_entry){ MiB(1), ram_size - MiB(1), E820_TYPE_RAM };
+	if (ram_size <= ACPI_MCFG_BASE)
+		out[n++] = (struct guest_map_entry){ ACPI_MCFG_BASE, GUEST_ECAM_SIZE, E820_TYPE_RESERVED };
+	return n;
 }
 
 static void put_mb2_string_tag(struct info_builder *b, uint32_t type, const char *s)
@@ -296,8 +308,8 @@ static void put_mb2_string_tag(struct info_builder *b, uint32_t type, const char
 static void build_mb2_info(struct info_builder *b, const struct guest_mem *m,
 			   const struct guest_boot_params *p, const uint64_t *mod_gpa)
 {
-	struct mmap_range r[2];
-	mmap_ranges(m, r);
+	struct guest_map_entry r[GUEST_MAP_MAX];
+	unsigned nr = guest_memory_map(m->size, r);
 	ib_put32(b, 0); /* total_size, set at the end */
 	ib_put32(b, 0);
 	put_mb2_string_tag(b, MB2_TAG_CMDLINE, p->cmdline);
@@ -316,13 +328,13 @@ static void build_mb2_info(struct info_builder *b, const struct guest_mem *m,
 	ib_put32(b, (uint32_t)(GUEST_LOW_MEM_END / 1024));
 	ib_put32(b, (uint32_t)((m->size - MiB(1)) / 1024));
 	ib_put32(b, MB2_TAG_MMAP);
-	ib_put32(b, 16 + 2 * 24);
+	ib_put32(b, 16 + nr * 24);
 	ib_put32(b, 24); /* entry size */
 	ib_put32(b, 0);  /* entry version */
-	for (unsigned i = 0; i < 2; i++) {
-		ib_put64(b, r[i].base);
+	for (unsigned i = 0; i < nr; i++) {
+		ib_put64(b, r[i].addr);
 		ib_put64(b, r[i].len);
-		ib_put32(b, MB2_MEMORY_AVAILABLE);
+		ib_put32(b, r[i].type);
 		ib_put32(b, 0);
 	}
 	if (p->rsdp && p->rsdp_len) {
@@ -353,8 +365,8 @@ static void build_mb1_info(struct info_builder *b, const struct guest_mem *m,
 {
 	static const uint8_t zero[MB1I_SIZE];
 	uint32_t base = (uint32_t)GUEST_BOOT_INFO_GPA;
-	struct mmap_range r[2];
-	mmap_ranges(m, r);
+	struct guest_map_entry r[GUEST_MAP_MAX];
+	unsigned nr = guest_memory_map(m->size, r);
 
 	ib_put(b, zero, MB1I_SIZE);
 	ib_set32(b, MB1I_FLAGS, MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP |
@@ -365,11 +377,11 @@ static void build_mb1_info(struct info_builder *b, const struct guest_mem *m,
 	/* Memory map entries: size (of the rest, 20), base, length, type. */
 	ib_align(b, 4);
 	uint32_t mmap_at = b->len;
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < nr; i++) {
 		ib_put32(b, 20);
-		ib_put64(b, r[i].base);
+		ib_put64(b, r[i].addr);
 		ib_put64(b, r[i].len);
-		ib_put32(b, MB2_MEMORY_AVAILABLE);
+		ib_put32(b, r[i].type);
 	}
 	ib_set32(b, MB1I_MMAP_ADDR, base + mmap_at);
 	ib_set32(b, MB1I_MMAP_LENGTH, b->len - mmap_at);
@@ -390,6 +402,33 @@ static void build_mb1_info(struct info_builder *b, const struct guest_mem *m,
 	ib_set32(b, MB1I_LOADER_NAME, base + ib_string(b, p->loader_name));
 }
 
+static const char *prepare_linux(const struct guest_mem *mem, const struct guest_boot_params *p,
+				 struct guest_boot *out)
+{
+	if (p->module_count)
+		return "a Linux kernel takes its initial RAM disk as initrd=, not module=";
+	struct linux_boot_params lp = {
+		.image = p->image, .image_size = p->image_size,
+		.initrd = p->initrd, .initrd_size = p->initrd_size,
+		.cmdline = p->cmdline, .rsdp_gpa = p->rsdp_gpa,
+	};
+	struct linux_boot lb;
+	const char *e = linux_boot_prepare(mem, &lp, &lb);
+	if (e)
+		return e;
+	out->kind = GUEST_KIND_LINUX;
+	out->load_start = lb.load_addr;
+	out->load_end = lb.load_end;
+	out->modules_end = lb.initrd_size ? lb.initrd_addr + lb.initrd_size : lb.load_end;
+	out->info_size = BP_SIZE;
+	out->cpu = (struct guest_entry){
+		.mode = GUEST_MODE_LONG64, .rip = lb.entry, .rsi = lb.boot_params_gpa,
+		.cr3 = lb.cr3, .gdt_base = lb.gdt_base, .gdt_limit = lb.gdt_limit,
+		.cs = LINUX_BOOT_CS, .ds = LINUX_BOOT_DS,
+	};
+	return NULL;
+}
+
 const char *guest_boot_prepare(const struct guest_mem *mem, const struct guest_boot_params *p,
 			       struct guest_boot *out)
 {
@@ -403,6 +442,10 @@ const char *guest_boot_prepare(const struct guest_mem *mem, const struct guest_b
 	memset(out, 0, sizeof(*out));
 	if (mem->size <= MiB(1))
 		return "the VM needs more than 1 MiB of RAM";
+	if (linux_is_bzimage(img, p->image_size))
+		return prepare_linux(mem, p, out);
+	if (p->initrd)
+		return "initrd= is for Linux kernels; this kernel is not a bzImage (use module=)";
 	if (p->module_count > GUEST_MAX_MODULES)
 		return "too many modules for one guest";
 	if ((e = find_mb2(img, p->image_size, &mb2, &plan, err, sizeof(err))))
@@ -418,14 +461,14 @@ const char *guest_boot_prepare(const struct guest_mem *mem, const struct guest_b
 		struct elf_load_result elf;
 		if ((e = elf_load(img, p->image_size, mem, GUEST_BOOT_INFO_GPA, GUEST_BOOT_INFO_MAX, &elf)))
 			return e;
-		out->entry = elf.entry;
+		out->cpu.rip = elf.entry;
 		out->load_start = elf.load_start;
 		out->load_end = elf.load_end;
 		/* A Multiboot2 entry tag overrides the ELF entry point. */
 		if (plan.has_entry) {
 			if (plan.entry_addr < elf.load_start || plan.entry_addr >= elf.load_end)
 				return "the entry address tag points outside the loaded kernel";
-			out->entry = plan.entry_addr;
+			out->cpu.rip = plan.entry_addr;
 		}
 	}
 
@@ -457,7 +500,10 @@ const char *guest_boot_prepare(const struct guest_mem *mem, const struct guest_b
 	if (!guest_write(mem, GUEST_BOOT_INFO_GPA, ib.buf, ib.len))
 		return "the boot information does not fit in the VM's RAM";
 	out->info_size = ib.len;
-	out->ebx = (uint32_t)GUEST_BOOT_INFO_GPA;
-	out->eax = out->kind == GUEST_KIND_MULTIBOOT1 ? MB1_BOOTLOADER_MAGIC : MB2_BOOTLOADER_MAGIC;
+	out->cpu.mode = GUEST_MODE_PROTECTED32;
+	out->cpu.cs = 0x08;
+	out->cpu.ds = 0x10;
+	out->cpu.rbx = GUEST_BOOT_INFO_GPA;
+	out->cpu.rax = out->kind == GUEST_KIND_MULTIBOOT1 ? MB1_BOOTLOADER_MAGIC : MB2_BOOTLOADER_MAGIC;
 	return NULL;
 }

@@ -133,21 +133,35 @@ static void com1_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 
 #define PM1_SLP_TYP_SHIFT 10
 #define PM1_SLP_EN BIT(13)
+/* PM1_EN bits (ACPI 6.5 4.8.3.1.2, Table 4.12): TMR_EN, GBL_EN, PWRBTN_EN,
+ * SLPBTN_EN, RTC_EN. They read back as written (an OS enables GBL_EN and
+ * checks it stuck before it trusts the global lock); no event ever sets a
+ * status bit, so no SCI is raised. */
+#define PM1_EN_WRITABLE (BIT(0) | BIT(5) | BIT(8) | BIT(9) | BIT(10))
+#define PM1_STS_OFFSET 0
+#define PM1_EN_OFFSET 2
+#define PM1_CNT_OFFSET 4
 
 static uint64_t pm1_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct vm *vm = opaque;
 	(void)size;
-	/* PM1a_EVT (status, enable) reads 0: no fixed events. PM1a_CNT keeps
-	 * SCI_EN set: the OS finds ACPI mode already on. */
-	return offset == 4 ? (vm->pm1_cnt | 1u) : 0;
+	/* PM1_STS reads 0: no fixed event happened. PM1_CNT keeps SCI_EN set:
+	 * the OS finds ACPI mode already on. */
+	if (offset == PM1_EN_OFFSET)
+		return vm->pm1_en;
+	return offset == PM1_CNT_OFFSET ? (vm->pm1_cnt | 1u) : 0;
 }
 
 static void pm1_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct vm *vm = opaque;
 	(void)size;
-	if (offset != 4)
+	if (offset == PM1_EN_OFFSET) {
+		vm->pm1_en = (uint16_t)(value & PM1_EN_WRITABLE);
+		return;
+	}
+	if (offset != PM1_CNT_OFFSET)
 		return;
 	vm->pm1_cnt = (uint16_t)(value & ~PM1_SLP_EN);
 	if ((value & PM1_SLP_EN) && ((value >> PM1_SLP_TYP_SHIFT) & 7) == ACPI_S5_SLP_TYP)
@@ -264,6 +278,7 @@ static void platform_power_on(struct vm *vm, int64_t wall_clock, bool first_time
 	vm->clock = (struct vclock){ clock_now, vm, tsc_hz };
 	vm->next_deadline = VCLOCK_NEVER;
 	vm->timers_dirty = true;
+	vm->pm1_cnt = vm->pm1_en = 0;
 
 	struct irq_line irq0 = isa_line(vm, 0), irq1 = isa_line(vm, 1), irq3 = isa_line(vm, 3),
 			irq4 = isa_line(vm, 4),
@@ -307,7 +322,7 @@ bool platform_init(struct vm *vm, int64_t wall_clock)
 	vm->pci.legacy_read = cf9_read;
 	vm->pci.legacy_write = cf9_write;
 	vm->pci.legacy_opaque = vm;
-	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_TESTDEV_SLOT + 0) % 4 };
+	struct irq_line inta = { pci_intx_set, vm, PLATFORM_PCI_INTX_GSI(PLATFORM_TESTDEV_SLOT, 0) };
 	pci_testdev_init(&vm->testdev, &inta);
 	if (!pci_register_function(&vm->pci, PLATFORM_TESTDEV_SLOT, 0, &vm->testdev.fn))
 		return false;
@@ -375,8 +390,7 @@ bool platform_add_disk(struct vm *vm, bool over_mmio)
 						&vm->vmmio };
 		return bus_register(&vm->mmio, &dev);
 	}
-	/* INTA# of slot 2: IOAPIC pin 16 + (2 + 0) % 4, active low. */
-	struct irq_line inta = { pci_intx_set, vm, 16 + (PLATFORM_VIRTIO_BLK_SLOT + 0) % 4 };
+	struct irq_line inta = { pci_intx_set, vm, PLATFORM_PCI_INTX_GSI(PLATFORM_VIRTIO_BLK_SLOT, 0) };
 	return virtio_pci_init(&vm->vpci, &vm->vdev, VIRTIO_BLK_CFG_SIZE, &inta) &&
 	       pci_register_function(&vm->pci, PLATFORM_VIRTIO_BLK_SLOT, 0, &vm->vpci.fn);
 }

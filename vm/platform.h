@@ -33,6 +33,11 @@ struct vcpu;
 #define PLATFORM_PCI_IO_BASE 0xc000ULL
 #define PLATFORM_PCI_IO_SIZE 0x4000ULL
 #define PLATFORM_IOAPIC_BASE 0xfec00000ULL
+/* PCI INTx (the swizzle of PCI-to-PCI Bridge 1.2 9.1): slot s, pin p
+ * (0 = INTA) drives I/O APIC input PLATFORM_PCI_GSI_BASE + (s + p) % 4,
+ * active low, as the DSDT's _PRT tells the guest. */
+#define PLATFORM_PCI_GSI_BASE 16
+#define PLATFORM_PCI_INTX_GSI(slot, pin) (PLATFORM_PCI_GSI_BASE + ((slot) + (pin)) % 4)
 #define PLATFORM_TESTDEV_SLOT 1
 #define PLATFORM_VIRTIO_BLK_SLOT 2
 #define PLATFORM_VIRTIO_MMIO_BASE 0xfeb00000ULL

@@ -124,15 +124,16 @@ static bool setup_devices(struct vm *vm)
 #define GUEST_ACPI_GPA 0xe0000ULL
 #define GUEST_ACPI_MAX 0x10000ULL
 
-static const char *load_acpi(struct vm *vm, const void **rsdp, uint32_t *rsdp_len)
+static const char *load_acpi(struct vm *vm, const void **rsdp, uint32_t *rsdp_len, uint64_t *rsdp_gpa)
 {
 	static uint8_t tables[GUEST_ACPI_MAX];
-	struct acpi_config ac = { .base_gpa = GUEST_ACPI_GPA, .vcpus = 1 };
-	uint64_t rsdp_gpa;
-	size_t n = acpi_build(&ac, tables, sizeof(tables), &rsdp_gpa);
+	struct acpi_config ac = { .base_gpa = GUEST_ACPI_GPA, .vcpus = 1,
+				  .pci_mem_base = PLATFORM_PCI_MEM_BASE, .pci_mem_size = PLATFORM_PCI_MEM_SIZE,
+				  .pci_gsi_base = PLATFORM_PCI_GSI_BASE };
+	size_t n = acpi_build(&ac, tables, sizeof(tables), rsdp_gpa);
 	if (!n || !guest_write(&vm->mem, GUEST_ACPI_GPA, tables, n))
 		return "the ACPI tables do not fit";
-	*rsdp = tables + (rsdp_gpa - GUEST_ACPI_GPA);
+	*rsdp = tables + (*rsdp_gpa - GUEST_ACPI_GPA);
 	*rsdp_len = 36; /* an ACPI 2.0+ RSDP */
 	return NULL;
 }
@@ -141,7 +142,8 @@ static const char *load_guest(struct vm *vm, struct guest_boot *gb)
 {
 	const void *rsdp;
 	uint32_t rsdp_len;
-	const char *err = load_acpi(vm, &rsdp, &rsdp_len);
+	uint64_t rsdp_gpa;
+	const char *err = load_acpi(vm, &rsdp, &rsdp_len, &rsdp_gpa);
 	if (err)
 		return err;
 	struct guest_module mods[ARRAY_SIZE(vm->boot_modules)];
@@ -152,7 +154,8 @@ static const char *load_guest(struct vm *vm, struct guest_boot *gb)
 		.image = vm->kernel_image, .image_size = vm->kernel_size,
 		.modules = mods, .module_count = vm->boot_module_count,
 		.cmdline = vm->boot_cmdline, .loader_name = "TextbookHV",
-		.rsdp = rsdp, .rsdp_len = rsdp_len,
+		.rsdp = rsdp, .rsdp_len = rsdp_len, .rsdp_gpa = rsdp_gpa,
+		.initrd = vm->initrd, .initrd_size = vm->initrd_size,
 	};
 	return guest_boot_prepare(&vm->mem, &p, gb);
 }
@@ -172,9 +175,7 @@ bool vm_reset(struct vm *vm)
 		vm_stop(vm, true, "reset failed: %s", err);
 		return false;
 	}
-	vm->entry = gb.entry;
-	vm->entry_eax = gb.eax;
-	vm->entry_ebx = gb.ebx;
+	vm->entry = gb.cpu;
 	platform_reset(vm, host_wall_clock());
 	struct vcpu *v = &vm->vcpu;
 	memset(&v->event, 0, sizeof(v->event));
@@ -182,7 +183,7 @@ bool vm_reset(struct vm *vm)
 	v->pending_nmi = v->events_waiting = false;
 	v->mtf_steps = 0;
 	vm->tsc_offset = 0 - rdtsc();
-	if (!vmx_vcpu_setup(v, vm->entry, vm->entry_eax, vm->entry_ebx)) {
+	if (!vmx_vcpu_setup(v, &vm->entry)) {
 		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
 		return false;
 	}
@@ -262,6 +263,8 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	/* Keep what was loaded, to load it again on a reset. */
 	vm->kernel_image = boot->image;
 	vm->kernel_size = boot->image_size;
+	vm->initrd = boot->initrd;
+	vm->initrd_size = boot->initrd_size;
 	vm->boot_module_count = MIN(boot->module_count, (unsigned)ARRAY_SIZE(vm->boot_modules));
 	for (unsigned i = 0; i < vm->boot_module_count; i++) {
 		vm->boot_modules[i].data = boot->modules[i].data;
@@ -285,14 +288,19 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 		"leaves)", vm->name, (unsigned long long)(cfg->mem >> 20),
 		(unsigned long long)vm->ram_hpa, vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
 		(unsigned long long)vm->ept.leaves[1], (unsigned long long)vm->ept.leaves[0]);
-	pr_info("VM %s: %s loaded at 0x%llx-0x%llx, %u modules, entry 0x%llx, command line '%s'",
-		vm->name, guest_kind_name(gb.kind), (unsigned long long)gb.load_start,
-		(unsigned long long)gb.load_end, boot->module_count, (unsigned long long)gb.entry,
-		boot->cmdline);
+	if (gb.kind == GUEST_KIND_LINUX)
+		pr_info("VM %s: %s loaded at 0x%llx-0x%llx, initrd %llu KiB, 64-bit entry 0x%llx, "
+			"command line '%s'", vm->name, guest_kind_name(gb.kind),
+			(unsigned long long)gb.load_start, (unsigned long long)gb.load_end,
+			(unsigned long long)(boot->initrd_size >> 10), (unsigned long long)gb.cpu.rip,
+			boot->cmdline);
+	else
+		pr_info("VM %s: %s loaded at 0x%llx-0x%llx, %u modules, entry 0x%llx, command line '%s'",
+			vm->name, guest_kind_name(gb.kind), (unsigned long long)gb.load_start,
+			(unsigned long long)gb.load_end, boot->module_count,
+			(unsigned long long)gb.cpu.rip, boot->cmdline);
 	vm->state = VM_STATE_READY;
-	vm->entry = gb.entry;
-	vm->entry_eax = gb.eax;
-	vm->entry_ebx = gb.ebx;
+	vm->entry = gb.cpu;
 	hv_snprintf(vm->selftest, sizeof(vm->selftest), "%s", cfg->selftest);
 	vm->apicv_wanted = !cfg->no_apicv;
 	vm_next_id++;
@@ -327,10 +335,9 @@ void vm_destroy(struct vm *vm)
 
 bool vm_run(struct vm *vm)
 {
-	uint64_t entry = vm->entry;
 	apicv_decide(vm, vm->apicv_wanted);
-	/* Entered as GRUB enters a Multiboot kernel: EAX = magic, EBX = info. */
-	if (!vmx_vcpu_setup(&vm->vcpu, entry, vm->entry_eax, vm->entry_ebx)) {
+	/* Entered as a boot loader enters that kind of kernel (vm/guest_boot.h). */
+	if (!vmx_vcpu_setup(&vm->vcpu, &vm->entry)) {
 		vm_stop(vm, true, "its VMCS could not be set up");
 		return false;
 	}
@@ -342,7 +349,8 @@ bool vm_run(struct vm *vm)
 		}
 		pr_warn("VM %s: selftest %s: its VMCS is broken on purpose", vm->name, vm->selftest);
 	}
-	pr_info("VM %s: starting at 0x%llx", vm->name, (unsigned long long)entry);
+	pr_info("VM %s: starting at 0x%llx in %s mode", vm->name, (unsigned long long)vm->entry.rip,
+		vm->entry.mode == GUEST_MODE_LONG64 ? "64-bit" : "32-bit protected");
 	vmx_vcpu_run(&vm->vcpu);
 	return !vm->failed;
 }

@@ -5,6 +5,7 @@
 
 #include "lib/types.h"
 #include "vm/guest_mem.h"
+#include "vm/guest_boot.h"
 #include "ept/ept.h"
 #include "devices/bus.h"
 #include "devices/uart16550.h"
@@ -90,6 +91,8 @@ struct vcpu {
 	/* MSRs the VMCS does not switch: kept here, loaded into the CPU while
 	 * this vCPU owns it (vmx/msr.c). */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base, msr_tsc_aux;
+	uint64_t tsc_adjust;     /* IA32_TSC_ADJUST, emulated (vmx/msr.c) */
+	uint64_t mtrr_def_type;  /* IA32_MTRR_DEF_TYPE, emulated (vmx/msr.c) */
 };
 
 /* FREE: the slot holds no VM (vm/vm.c reuses it). */
@@ -130,12 +133,14 @@ struct vm {
 	bool apicv;              /* APIC virtualization in use (vmx/apicv.c), decided at the first run */
 	bool apicv_wanted;       /* not turned off by apicv=no */
 	uint16_t pm1_cnt;        /* ACPI PM1a control, as last written */
+	uint16_t pm1_en;         /* ACPI PM1a enable, as last written */
 	struct vcpu vcpu;
-	uint64_t entry; /* guest-physical entry point of the loaded image */
-	uint32_t entry_eax, entry_ebx; /* boot magic and information address */
+	struct guest_entry entry; /* the CPU state the loaded kernel starts in */
 	/* What to load again when the guest resets itself. */
 	const void *kernel_image;
 	uint64_t kernel_size;
+	const void *initrd;
+	uint64_t initrd_size;
 	struct guest_module_ref {
 		const void *data;
 		uint64_t size;

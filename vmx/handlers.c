@@ -17,6 +17,24 @@
 /* CPUID.0:EAX of the host, read once. */
 static uint32_t host_cpuid_max_leaf;
 
+/* The host's XSAVE layout (CPUID leaf 0DH, subleaves 2..), read once. */
+#define XSAVE_COMPONENTS 19 /* up to AMX tile data; later ones are not user states we offer */
+static struct xsave_component host_xsave[XSAVE_COMPONENTS];
+
+static const struct xsave_component *host_xsave_layout(void)
+{
+	static bool read;
+	if (!read) {
+		for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
+			struct cpuid_regs c;
+			cpuid_count(0xd, i, &c);
+			host_xsave[i] = (struct xsave_component){ c.ebx, c.eax };
+		}
+		read = true;
+	}
+	return host_xsave;
+}
+
 static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 {
 	if (!host_cpuid_max_leaf) {
@@ -34,6 +52,13 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 		.host_max_leaf = host_cpuid_max_leaf,
 		.tsc_hz = tsc_hz,
 		.apic_timer_hz = LAPIC_BUS_HZ,
+		/* One VMREAD each, only for the leaves they decide. */
+		.rdtscp = leaf == 0x80000001 &&
+			  (vmcs_read(VMCS_SECONDARY_VM_EXEC_CONTROL) & SEC_ENABLE_RDTSCP),
+		.invpcid = leaf == 7 && (vmcs_read(VMCS_SECONDARY_VM_EXEC_CONTROL) & SEC_ENABLE_INVPCID),
+		.xcr0 = v->xcr0,
+		.xsave = leaf == 0xd ? host_xsave_layout() : NULL,
+		.xsave_count = XSAVE_COMPONENTS,
 	};
 	cpuid_policy_apply(leaf, subleaf, &r, &g);
 	v->gpr[GPR_RAX] = r.eax;

@@ -121,14 +121,57 @@ static bool msr_tsc_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 	return true;
 }
 
+/* The guest moves its TSC by delta: keep the host's, move the offset (SDM
+ * 26.6.5). IA32_TSC_ADJUST follows every such move (SDM 17.17.3). The device
+ * clocks run on the guest TSC and follow. */
+static void move_guest_tsc(struct vcpu *v, uint64_t delta)
+{
+	v->vm->tsc_offset += delta;
+	v->tsc_adjust += delta;
+	vmcs_write(VMCS_TSC_OFFSET, v->vm->tsc_offset);
+	v->vm->timers_dirty = true;
+}
+
 static bool msr_tsc_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
 	(void)msr;
-	/* The guest sets its own TSC: keep the host's, move the offset (SDM 26.6.5).
-	 * The device clocks run on the guest TSC and follow. */
-	v->vm->tsc_offset = value - rdtsc();
-	vmcs_write(VMCS_TSC_OFFSET, v->vm->tsc_offset);
-	v->vm->timers_dirty = true;
+	move_guest_tsc(v, value - (rdtsc() + v->vm->tsc_offset));
+	return true;
+}
+
+static bool msr_tsc_adjust_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)msr;
+	*value = v->tsc_adjust;
+	return true;
+}
+
+static bool msr_tsc_adjust_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)msr;
+	move_guest_tsc(v, value - v->tsc_adjust);
+	return true;
+}
+
+/* MTRRs: IA32_MTRRCAP reads 0 (no variable or fixed ranges, no WC), so the
+ * default type is all there is. EPT decides the real memory type (WB). */
+static bool msr_mtrr_def_type_read(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+	(void)msr;
+	*value = v->mtrr_def_type;
+	return true;
+}
+
+static bool msr_mtrr_def_type_write(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)msr;
+	uint8_t type = (uint8_t)value;
+	/* Reserved bits and undefined types #GP (SDM 12.11.2.1, 12.11.1). */
+	if (value & ~(0xffULL | MTRR_DEF_TYPE_FE | MTRR_DEF_TYPE_E))
+		return false;
+	if (type != 0 && type != 1 && type != 4 && type != 5 && type != 6)
+		return false;
+	v->mtrr_def_type = value;
 	return true;
 }
 
@@ -172,7 +215,9 @@ static const struct msr_policy msr_table[] = {
 	{ MSR_IA32_FEATURE_CONTROL, "IA32_FEATURE_CONTROL", msr_feature_control_read, NULL, 0 },
 	/* Microcode: the guest reads revision 0 and its update trigger is ignored. */
 	{ MSR_IA32_BIOS_SIGN_ID, "IA32_BIOS_SIGN_ID", msr_read_zero, msr_write_ignore, 0 },
+	{ MSR_IA32_TSC_ADJUST, "IA32_TSC_ADJUST", msr_tsc_adjust_read, msr_tsc_adjust_write, 0 },
 	{ MSR_IA32_MTRRCAP, "IA32_MTRRCAP", msr_read_zero, NULL, 0 },
+	{ MSR_IA32_MTRR_DEF_TYPE, "IA32_MTRR_DEF_TYPE", msr_mtrr_def_type_read, msr_mtrr_def_type_write, 0 },
 	{ MSR_IA32_MISC_ENABLE, "IA32_MISC_ENABLE", msr_misc_enable_read, msr_write_ignore, 0 },
 	{ MSR_IA32_SYSENTER_CS, "IA32_SYSENTER_CS", msr_vmcs_read, msr_sysenter_cs_write,
 	  VMCS_GUEST_SYSENTER_CS },

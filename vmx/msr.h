@@ -20,4 +20,9 @@ void msr_save_guest_state(struct vcpu *v);
 /* XCR0 is not switched by VMX either (vmx/handlers.c XSETBV). */
 void msr_before_entry(struct vcpu *v);
 
+/* IA32_MTRR_DEF_TYPE (SDM 12.11.2.1): default type in bits 7:0, FE bit 10, E bit 11. */
+#define MTRR_DEF_TYPE_E BIT(11)
+#define MTRR_DEF_TYPE_FE BIT(10)
+#define MTRR_TYPE_WB 6
+
 #endif

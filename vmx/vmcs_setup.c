@@ -3,6 +3,7 @@
  * (SDM Vol. 3C 25 "VMCS layout", 27.2-27.3 checks on VM entry). */
 #include "vmx/vmx.h"
 #include "vmx/vmcs.h"
+#include "vmx/msr.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/mm.h"
@@ -15,8 +16,13 @@
  * writes to them to us, and reads come from the read shadow (SDM 25.6.6). */
 uint64_t vmx_cr0_owned_bits(void)
 {
-	/* Unrestricted guest lets the guest run with PE and PG clear (SDM 27.3.1.1). */
-	return (vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1) & ~(CR0_PE | CR0_PG);
+	/* Unrestricted guest lets the guest run with PE and PG clear (SDM 27.3.1.1).
+	 * CD and NW are ours too: a guest that disables caching (an OS does,
+	 * briefly, to program MTRRs, SDM 12.11.8) sees the bits it wrote, while
+	 * the CPU keeps caching on and EPT decides the memory type; in Bochs a
+	 * native CD write also came back with NW set, which made the guest's
+	 * next MOV CR0 fault. */
+	return ((vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_CD | CR0_NW;
 }
 
 uint64_t vmx_cr4_owned_bits(void)
@@ -140,14 +146,23 @@ static void setup_host_state(void)
 
 /* Access rights (SDM 25.4.1, Table 25-2): type, S, DPL, P, AVL, L, D/B, G. */
 #define AR_CODE32_FLAT 0xc09b /* execute/read, accessed, present, 32-bit, 4 KiB granularity */
+#define AR_CODE64_FLAT 0xa09b /* execute/read, accessed, present, L (64-bit), 4 KiB granularity */
 #define AR_DATA32_FLAT 0xc093 /* read/write, accessed, present, 32-bit, 4 KiB granularity */
 #define AR_TSS32_BUSY 0x008b
 #define AR_LDT_UNUSABLE AR_UNUSABLE
 
-static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct vcpu *v)
+static void setup_guest_state(const struct guest_entry *e, struct vcpu *v)
 {
-	/* The Multiboot machine state (Multiboot2 spec 3.3): 32-bit protected
-	 * mode, paging off, flat 4 GiB code and data segments, EFLAGS.IF = 0. */
+	/* Two starting states (vm/guest_boot.h), both with flat 4 GiB segments
+	 * and EFLAGS.IF = 0:
+	 *  - the Multiboot machine state (Multiboot2 spec 3.3): 32-bit
+	 *    protected mode, paging off;
+	 *  - the Linux 64-bit entry (boot.rst "64-bit BOOT PROTOCOL"): long
+	 *    mode on the loader's identity-mapped page tables, CS a 64-bit code
+	 *    segment. Entering IA-32e mode directly needs the "IA-32e mode
+	 *    guest" entry control, CR0.PG, CR4.PAE and EFER.LME/LMA all set
+	 *    (SDM 27.3.1.1). */
+	bool long64 = e->mode == GUEST_MODE_LONG64;
 	static const uint32_t sel[] = { VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_SS_SELECTOR,
 					VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_FS_SELECTOR,
 					VMCS_GUEST_GS_SELECTOR };
@@ -160,15 +175,15 @@ static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct v
 				       VMCS_GUEST_DS_AR_BYTES, VMCS_GUEST_FS_AR_BYTES,
 				       VMCS_GUEST_GS_AR_BYTES };
 	for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
-		vmcs_write(sel[i], 0x10);
+		vmcs_write(sel[i], e->ds);
 		vmcs_write(base[i], 0);
 		vmcs_write(limit[i], 0xffffffff);
 		vmcs_write(ar[i], AR_DATA32_FLAT);
 	}
-	vmcs_write(VMCS_GUEST_CS_SELECTOR, 0x08);
+	vmcs_write(VMCS_GUEST_CS_SELECTOR, e->cs);
 	vmcs_write(VMCS_GUEST_CS_BASE, 0);
 	vmcs_write(VMCS_GUEST_CS_LIMIT, 0xffffffff);
-	vmcs_write(VMCS_GUEST_CS_AR_BYTES, AR_CODE32_FLAT);
+	vmcs_write(VMCS_GUEST_CS_AR_BYTES, long64 ? AR_CODE64_FLAT : AR_CODE32_FLAT);
 	/* TR must be usable even if the guest never loads one (SDM 27.3.1.2). */
 	vmcs_write(VMCS_GUEST_TR_SELECTOR, 0);
 	vmcs_write(VMCS_GUEST_TR_BASE, 0);
@@ -178,21 +193,25 @@ static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct v
 	vmcs_write(VMCS_GUEST_LDTR_BASE, 0);
 	vmcs_write(VMCS_GUEST_LDTR_LIMIT, 0);
 	vmcs_write(VMCS_GUEST_LDTR_AR_BYTES, AR_LDT_UNUSABLE);
-	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
-	vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, e->gdt_base);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
 	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
-	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, long64 ? 0 : 0x3ff);
 
-	uint64_t cr0 = CR0_PE | CR0_ET;
+	uint64_t cr0 = CR0_PE | CR0_ET | (long64 ? CR0_PG : 0);
+	uint64_t cr4 = long64 ? CR4_PAE : 0;
 	vmcs_write(VMCS_CR0_READ_SHADOW, cr0);
 	vmcs_write(VMCS_GUEST_CR0, vmx_apply_fixed(cr0, vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG),
 						   vmx_caps.cr0_fixed1));
-	vmcs_write(VMCS_CR4_READ_SHADOW, 0);
-	vmcs_write(VMCS_GUEST_CR4, vmx_apply_fixed(0, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1));
-	vmcs_write(VMCS_GUEST_CR3, 0);
+	vmcs_write(VMCS_CR4_READ_SHADOW, cr4);
+	vmcs_write(VMCS_GUEST_CR4, vmx_apply_fixed(cr4, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1));
+	vmcs_write(VMCS_GUEST_CR3, e->cr3);
+	uint32_t entry_ctls = (uint32_t)vmcs_read(VMCS_VM_ENTRY_CONTROLS);
+	vmcs_write(VMCS_VM_ENTRY_CONTROLS, long64 ? entry_ctls | ENTRY_IA32E_MODE_GUEST
+						  : entry_ctls & ~(uint32_t)ENTRY_IA32E_MODE_GUEST);
 	vmcs_write(VMCS_GUEST_DR7, 0x400);
 	vmcs_write(VMCS_GUEST_RSP, 0);
-	vmcs_write(VMCS_GUEST_RIP, rip);
+	vmcs_write(VMCS_GUEST_RIP, e->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
@@ -201,20 +220,26 @@ static void setup_guest_state(uint64_t rip, uint32_t eax, uint32_t ebx, struct v
 	vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
 	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(VMCS_GUEST_IA32_EFER, 0);
+	vmcs_write(VMCS_GUEST_IA32_EFER, long64 ? EFER_LME | EFER_LMA : 0);
 	if (vmcs_read(VMCS_VM_ENTRY_CONTROLS) & ENTRY_LOAD_IA32_PAT)
 		vmcs_write(VMCS_GUEST_IA32_PAT, 0x0007040600070406ULL); /* power-on PAT */
 	/* No shadow VMCS: the link pointer must be all ones (SDM 27.3.1.5). */
 	vmcs_write(VMCS_VMCS_LINK_POINTER, ~0ULL);
 
 	memset(v->gpr, 0, sizeof(v->gpr));
-	v->gpr[GPR_RAX] = eax;
-	v->gpr[GPR_RBX] = ebx;
+	v->gpr[GPR_RAX] = e->rax;
+	v->gpr[GPR_RBX] = e->rbx;
+	v->gpr[GPR_RSI] = e->rsi;
 	v->cr2 = 0;
 	v->xcr0 = 1; /* x87 only, the reset value */
+	v->tsc_adjust = 0;
+	/* MTRRs enabled with write-back as the default type, as firmware
+	 * leaves them (SDM 12.11.2.1): an OS that finds them disabled turns
+	 * PAT off too. */
+	v->mtrr_def_type = MTRR_DEF_TYPE_E | MTRR_TYPE_WB;
 }
 
-bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)
+bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e)
 {
 	if (!v->vmcs) {
 		v->vmcs = page_alloc(1, PAGE_SIZE);
@@ -241,7 +266,7 @@ bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx)
 	if (!setup_controls(v))
 		return false;
 	setup_host_state();
-	setup_guest_state(rip, eax, ebx, v);
+	setup_guest_state(e, v);
 	vmx_invalidate_vm_tlbs(ept_pointer(&v->vm->ept), v->vpid);
 	return true;
 }

@@ -24,7 +24,8 @@ bool vmx_enable(void);
 
 /* Build the VMCS of a vCPU for a guest entered in 32-bit protected mode with
  * paging off (the Multiboot state) at rip, with eax/ebx as given. */
-bool vmx_vcpu_setup(struct vcpu *v, uint64_t rip, uint32_t eax, uint32_t ebx);
+struct guest_entry;
+bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e);
 void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid);
 /* VMCLEAR the vCPU's VMCS so its memory may be reused (SDM 25.11.3). */
 void vmx_vcpu_release(struct vcpu *v);

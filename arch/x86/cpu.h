@@ -254,6 +254,8 @@ void fake_write_dr(unsigned n, uint64_t v);
 #define MSR_IA32_PRED_CMD 0x49
 #define MSR_IA32_BIOS_SIGN_ID 0x8b
 #define MSR_IA32_MTRRCAP 0xfe
+#define MSR_IA32_MTRR_DEF_TYPE 0x2ff
+#define MSR_IA32_TSC_ADJUST 0x3b
 #define MSR_IA32_ARCH_CAPABILITIES 0x10a
 #define MSR_IA32_SYSENTER_CS 0x174
 #define MSR_IA32_SYSENTER_ESP 0x175

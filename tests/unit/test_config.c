@@ -277,14 +277,14 @@ static void test_parse_unterminated_quote(void **state)
 static void test_parse_refused_keys(void **state)
 {
 	(void)state;
-	expect_line_refused("initrd=rd.img", "'initrd' is not supported yet");
+	expect_line_refused("initrd=rd/img", "initrd 'rd/img' may use only");
 	expect_line_refused("disk_size=1000", "is not a multiple of 512 bytes");
 	expect_line_refused("disk_size=2G", "is not a multiple of 512 bytes from 512 to 1G");
 	expect_line_refused("disk_ro=maybe", "disk_ro must be yes or no");
 	expect_line_refused("disk_transport=isa", "disk_transport must be mmio or pci");
 	expect_line_refused("apicv=off", "apicv must be no or yes");
 	expect_line_refused("apicv=", "apicv must be no or yes");
-	expect_line_refused("name=a initrd=", "'initrd' is not supported yet");
+	expect_line_refused("name=a initrd=", "initrd must be 1 to 31 characters");
 	static const char *const unknown[] = { "foo", "Name", "names", "nam", "mem ory", "cpus", "" };
 	for (unsigned i = 0; i < ARRAY_SIZE(unknown); i++) {
 		char s[64], words[64];
@@ -482,7 +482,7 @@ static void test_file_bad_lines_reported(void **state)
 				   "name=c kernel=d\n"                  /* 6 */
 				   "vm kernel=a cmdline=\"open\n"       /* 7 */
 				   "vm kernel=a vcpus=2\n"              /* 8 */
-				   "vm kernel=a initrd=x\n"             /* 9 */
+				   "vm kernel=a initrd=\n"              /* 9 */
 				   "vm kernel=a colour=blue\n"          /* 10 */
 				   "# fine\n"                           /* 11 */
 				   "vm kernel=a module=m module=n/o\n"  /* 12 */
@@ -505,7 +505,7 @@ static void test_file_bad_lines_reported(void **state)
 	assert_report(&rs, 4, 6, "expected a line starting with 'vm'");
 	assert_report(&rs, 5, 7, "unterminated quote in 'cmdline'");
 	assert_report(&rs, 6, 8, "vcpus '2'");
-	assert_report(&rs, 7, 9, "'initrd' is not supported yet");
+	assert_report(&rs, 7, 9, "initrd must be 1 to 31 characters");
 	assert_report(&rs, 8, 10, "unknown setting 'colour'");
 	assert_report(&rs, 9, 12, "module 'n/o' may use only");
 }

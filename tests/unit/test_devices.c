@@ -581,6 +581,59 @@ static void test_cpuid_time_leaves(void **state)
 	assert_int_equal(r.ebx, 1000000);
 }
 
+/* The real-OS policy: units we do not virtualize are hidden or zeroed,
+ * features tied to VMCS controls follow them, invariant TSC is announced. */
+static void test_cpuid_os_policy(void **state)
+{
+	(void)state;
+	struct cpuid_guest_view g = { .host_max_leaf = 0x1f, .tsc_hz = 200000000ULL };
+	struct cpuid_regs r = { 0, ~0u, ~0u, ~0u };
+	cpuid_policy_apply(7, 0, &r, &g);
+	assert_int_equal(r.ebx & (BIT(2) | BIT(10) | BIT(14) | BIT(25)), 0); /* SGX, INVPCID, MPX, PT */
+	assert_true(r.ebx & BIT(1));  /* TSC_ADJUST: emulated */
+	assert_true(r.ebx & BIT(0));  /* FSGSBASE: native */
+	assert_int_equal(r.ecx & BIT(5), 0);  /* WAITPKG */
+	assert_int_equal(r.edx & (BIT(26) | BIT(29)), 0); /* IBRS/IBPB, ARCH_CAPABILITIES */
+	g.invpcid = true;
+	r = (struct cpuid_regs){ 0, ~0u, ~0u, ~0u };
+	cpuid_policy_apply(7, 0, &r, &g);
+	assert_true(r.ebx & BIT(10));
+	r = (struct cpuid_regs){ 0, ~0u, ~0u, ~0u };
+	cpuid_policy_apply(7, 1, &r, &g); /* other subleaves untouched */
+	assert_int_equal(r.ebx, ~0u);
+
+	r = (struct cpuid_regs){ ~0u, ~0u, ~0u, ~0u };
+	cpuid_policy_apply(0xd, 1, &r, &g);
+	assert_int_equal(r.eax, ~0u & ~BIT(3)); /* XSAVES hidden, XSAVEOPT/XSAVEC kept */
+	r = (struct cpuid_regs){ ~0u, ~0u, ~0u, ~0u };
+	cpuid_policy_apply(0xd, 0, &r, &g);
+	assert_int_equal(r.eax, ~0u);
+
+	static const uint32_t zeroed[] = { 6, 0xa, 0xf, 0x10, 0x12, 0x14 };
+	for (unsigned i = 0; i < ARRAY_SIZE(zeroed); i++) {
+		r = (struct cpuid_regs){ ~0u, ~0u, ~0u, ~0u };
+		cpuid_policy_apply(zeroed[i], 0, &r, &g);
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	}
+
+	r = (struct cpuid_regs){ 0, 0, 0, 0 };
+	cpuid_policy_apply(0x80000007, 0, &r, &g);
+	assert_int_equal(r.edx, BIT(8));
+	r = (struct cpuid_regs){ 0, 0, ~0u, ~0u };
+	cpuid_policy_apply(0x80000001, 0, &r, &g);
+	assert_int_equal(r.edx & BIT(27), 0); /* RDTSCP without "enable RDTSCP" */
+	g.rdtscp = true;
+	r = (struct cpuid_regs){ 0, 0, ~0u, ~0u };
+	cpuid_policy_apply(0x80000001, 0, &r, &g);
+	assert_true(r.edx & BIT(27));
+
+	r = (struct cpuid_regs){ 0, 0, ~0u, ~0u };
+	cpuid_policy_apply(1, 0, &r, &g);
+	assert_int_equal(r.ecx & (BIT(3) | BIT(5) | BIT(6) | BIT(7) | BIT(15)), 0);
+	assert_int_equal(r.edx & (BIT(7) | BIT(14) | BIT(22)), 0);
+	assert_true(r.edx & BIT(12)); /* MTRR: emulated */
+}
+
 static void test_cpuid_policy(void **state)
 {
 	(void)state;
@@ -717,15 +770,15 @@ static void test_guest_boot_info_parses(void **state)
 	const struct guest_module mods[] = { { mod0, sizeof(mod0), "first module args" },
 					     { mod1, sizeof(mod1), "" } };
 	const struct guest_boot_params p = { img, img_size, mods, 2, "console=ttyS0 quiet",
-					     "TextbookHV", NULL, 0 };
+					     "TextbookHV", NULL, 0, 0, NULL, 0 };
 	struct guest_boot gb;
 	const char *err = guest_boot_prepare(&m, &p, &gb);
 	if (err)
 		fail_msg("refused: %s", err);
 	assert_int_equal(gb.kind, GUEST_KIND_ELF);
-	assert_int_equal(gb.eax, MB2_BOOTLOADER_MAGIC);
-	assert_int_equal(gb.ebx, GUEST_BOOT_INFO_GPA);
-	assert_int_equal(gb.entry, 0x100010);
+	assert_int_equal(gb.cpu.rax, MB2_BOOTLOADER_MAGIC);
+	assert_int_equal(gb.cpu.rbx, GUEST_BOOT_INFO_GPA);
+	assert_int_equal(gb.cpu.rip, 0x100010);
 	assert_int_equal(gb.load_start, 0x100000);
 	assert_int_equal(gb.load_end, 0x101800);
 	assert_true(gb.info_size >= 16 && gb.info_size <= GUEST_BOOT_INFO_MAX);
@@ -739,13 +792,15 @@ static void test_guest_boot_info_parses(void **state)
 	assert_string_equal(bi.loader_name, "TextbookHV");
 	assert_int_equal(bi.mem_lower_kib, 639);
 	assert_int_equal(bi.mem_upper_kib, (size - MiB(1)) / 1024);
-	assert_int_equal(bi.mmap_count, 2);
+	/* RAM below 640 KiB and from 1 MiB; the reserved ranges between are
+	 * checked entry by entry in test_guest_boot.c. */
+	assert_int_equal(bi.mmap_count, 5);
 	assert_int_equal(bi.mmap[0].base, 0);
 	assert_int_equal(bi.mmap[0].length, GUEST_LOW_MEM_END);
 	assert_int_equal(bi.mmap[0].type, MB2_MEMORY_AVAILABLE);
-	assert_int_equal(bi.mmap[1].base, MiB(1));
-	assert_int_equal(bi.mmap[1].base + bi.mmap[1].length, size);
-	assert_int_equal(bi.mmap[1].type, MB2_MEMORY_AVAILABLE);
+	assert_int_equal(bi.mmap[3].base, MiB(1));
+	assert_int_equal(bi.mmap[3].base + bi.mmap[3].length, size);
+	assert_int_equal(bi.mmap[3].type, MB2_MEMORY_AVAILABLE);
 
 	/* Modules: page aligned, after the kernel, in order, copied. */
 	assert_int_equal(bi.module_count, 2);
@@ -787,7 +842,7 @@ static void test_guest_boot_refusals(void **state)
 	char *cmd = malloc(GUEST_BOOT_INFO_MAX + 1);
 	memset(cmd, 'c', GUEST_BOOT_INFO_MAX);
 	cmd[GUEST_BOOT_INFO_MAX] = '\0';
-	struct guest_boot_params p = { img, img_size, NULL, 0, cmd, "TextbookHV", NULL, 0 };
+	struct guest_boot_params p = { img, img_size, NULL, 0, cmd, "TextbookHV", NULL, 0, 0, NULL, 0 };
 	err = guest_boot_prepare(&m, &p, &gb);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "too large"));
@@ -795,7 +850,7 @@ static void test_guest_boot_refusals(void **state)
 	/* A module larger than the RAM left. */
 	uint8_t *big = calloc(1, MiB(4));
 	const struct guest_module too_big = { big, MiB(4), "big" };
-	p = (struct guest_boot_params){ img, img_size, &too_big, 1, "", "TextbookHV", NULL, 0 };
+	p = (struct guest_boot_params){ img, img_size, &too_big, 1, "", "TextbookHV", NULL, 0, 0, NULL, 0 };
 	err = guest_boot_prepare(&m, &p, &gb);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "'big'"));
@@ -805,14 +860,14 @@ static void test_guest_boot_refusals(void **state)
 	struct guest_module many[GUEST_MAX_MODULES + 1];
 	for (unsigned i = 0; i < ARRAY_SIZE(many); i++)
 		many[i] = (struct guest_module){ big, 16, "m" };
-	p = (struct guest_boot_params){ img, img_size, many, GUEST_MAX_MODULES + 1, "", "x", NULL, 0 };
+	p = (struct guest_boot_params){ img, img_size, many, GUEST_MAX_MODULES + 1, "", "x", NULL, 0, 0, NULL, 0 };
 	assert_non_null(guest_boot_prepare(&m, &p, &gb));
 	p.module_count = GUEST_MAX_MODULES;
 	assert_null(guest_boot_prepare(&m, &p, &gb));
 
 	/* An image the ELF loader refuses. */
 	img[0] = 0;
-	p = (struct guest_boot_params){ img, img_size, NULL, 0, "", "x", NULL, 0 };
+	p = (struct guest_boot_params){ img, img_size, NULL, 0, "", "x", NULL, 0, 0, NULL, 0 };
 	assert_non_null(guest_boot_prepare(&m, &p, &gb));
 
 	/* No more than 1 MiB of RAM: nowhere to put a kernel. */
@@ -1039,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_config_refusals),
 		cmocka_unit_test(test_config_name_lengths),
 		cmocka_unit_test(test_cpuid_policy),
+		cmocka_unit_test(test_cpuid_os_policy),
 		cmocka_unit_test(test_cpuid_time_leaves),
 		cmocka_unit_test(test_guest_mem_bounds),
 		cmocka_unit_test(test_guest_boot_info_parses),
