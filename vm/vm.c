@@ -176,13 +176,18 @@ bool vm_reset(struct vm *vm)
 		return false;
 	}
 	vm->entry = gb.cpu;
+	/* The guest TSC starts again near zero before the devices power on:
+	 * they read their clock (the guest TSC) as they start, and the PIT's
+	 * never runs backwards, so started on the old TSC it would stand still
+	 * until the new one caught up (seconds: Linux's second boot found no
+	 * timer interrupt and panicked). */
+	vm->tsc_offset = 0 - rdtsc();
 	platform_reset(vm, host_wall_clock());
 	struct vcpu *v = &vm->vcpu;
 	memset(&v->event, 0, sizeof(v->event));
 	memset(v->pending_irq, 0, sizeof(v->pending_irq));
 	v->pending_nmi = v->events_waiting = false;
 	v->mtf_steps = 0;
-	vm->tsc_offset = 0 - rdtsc();
 	if (!vmx_vcpu_setup(v, &vm->entry)) {
 		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
 		return false;
