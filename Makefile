@@ -99,7 +99,7 @@ UNIT_LIB_SRCS += $(wildcard devices/*.c)
 
 # Sources only some tests link, as UNIT_EXTRA_<test>: the exit handlers run
 # against the fake hardware of tests/unit/fake_hw.c.
-UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/vmcs.c vmx/entry_check.c vmx/mmio.c vm/platform.c \
+UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/apicv.c vmx/vmcs.c vmx/entry_check.c vmx/mmio.c vm/platform.c \
                               lib/log.c tests/unit/fake_hw.c
 UNIT_EXTRA_test_entry_check := vmx/entry_check.c
 

@@ -95,15 +95,33 @@ static uint32_t lvt_defined(enum lapic_lvt i)
 
 /* --- Bit arrays: IRR, ISR, TMR (256 bits as 8 x 32, SDM 11.8.4) ---------- */
 
-static bool bit_test(const uint32_t *a, unsigned v) { return a[v / 32] & (1u << (v % 32)); }
-static void bit_set(uint32_t *a, unsigned v) { a[v / 32] |= 1u << (v % 32); }
-static void bit_clear(uint32_t *a, unsigned v) { a[v / 32] &= ~(1u << (v % 32)); }
+/* Registers live in the register page at their xAPIC offsets (lapic.h):
+ * R(l, REG_TPR) is the TPR. A 256-bit array starting at `base` keeps vector
+ * v's bit at bit v % 32 of the register at base + (v / 32) * 16 (SDM 11.8.4;
+ * the same layout as VIRR/VISR, SDM Vol. 3C 30.1.1). */
+#define R(l, off) ((l)->page[(off) >> 2])
 
-static int highest_bit(const uint32_t *a)
+static unsigned lvt_reg(enum lapic_lvt i)
 {
-	for (int i = 7; i >= 0; i--)
-		if (a[i])
-			return i * 32 + 31 - __builtin_clz(a[i]);
+	return i == LAPIC_LVT_CMCI ? REG_LVT_CMCI : REG_LVT_TIMER + 0x10 * (unsigned)(i - LAPIC_LVT_TIMER);
+}
+#define LVT(l, i) R(l, lvt_reg(i))
+
+static uint32_t *vec_word(uint32_t *page, unsigned base, unsigned v) { return &page[(base >> 2) + (v / 32) * 4]; }
+static bool bit_test(const struct lapic *l, unsigned base, unsigned v)
+{
+	return l->page[(base >> 2) + (v / 32) * 4] & (1u << (v % 32));
+}
+static void bit_set(struct lapic *l, unsigned base, unsigned v) { *vec_word(l->page, base, v) |= 1u << (v % 32); }
+static void bit_clear(struct lapic *l, unsigned base, unsigned v) { *vec_word(l->page, base, v) &= ~(1u << (v % 32)); }
+
+static int highest_bit(const struct lapic *l, unsigned base)
+{
+	for (int i = 7; i >= 0; i--) {
+		uint32_t w = l->page[(base >> 2) + (unsigned)i * 4];
+		if (w)
+			return i * 32 + 31 - __builtin_clz(w);
+	}
 	return -1;
 }
 
@@ -117,7 +135,7 @@ enum lapic_mode lapic_mode(const struct lapic *l)
 }
 
 static bool hw_enabled(const struct lapic *l) { return l->apic_base & APIC_BASE_EN; }
-static bool sw_enabled(const struct lapic *l) { return l->svr & SVR_APIC_ENABLED; }
+static bool sw_enabled(const struct lapic *l) { return R(l, REG_SVR) & SVR_APIC_ENABLED; }
 static bool x2apic_mode(const struct lapic *l) { return lapic_mode(l) == LAPIC_MODE_X2APIC; }
 
 /* Logical x2APIC ID (SDM 11.12.10.2): cluster = ID[19:4] in bits 31:16, and
@@ -125,6 +143,17 @@ static bool x2apic_mode(const struct lapic *l) { return lapic_mode(l) == LAPIC_M
 static uint32_t x2apic_ldr(uint32_t id)
 {
 	return ((id >> 4) << 16) | (1u << (id & 0xF));
+}
+
+/* The ID register as the guest reads it in the current mode (SDM 11.4.6,
+ * 11.12.5.1), and in x2APIC mode the LDR derived from it (11.12.10.2): kept
+ * in the page, where APIC-register virtualization reads them. */
+static void publish_id(struct lapic *l)
+{
+	bool x2 = x2apic_mode(l);
+	R(l, REG_ID) = x2 ? l->id : (l->id & 0xFF) << 24;
+	if (x2)
+		R(l, REG_LDR) = x2apic_ldr(l->id);
 }
 
 static void kick(struct lapic *l)
@@ -137,7 +166,7 @@ static void kick(struct lapic *l)
  * IRR behind it can be delivered now, so the vCPU must look again. */
 static void ppr_lowered(struct lapic *l)
 {
-	if (highest_bit(l->irr) >= 0)
+	if (highest_bit(l, REG_IRR) >= 0)
 		kick(l);
 }
 
@@ -149,18 +178,20 @@ static void ppr_lowered(struct lapic *l)
  * NMI, SMI and ExtINT go with the reset; INIT and SIPI are the caller's. */
 static void reset_registers(struct lapic *l)
 {
-	l->tpr = 0;
-	l->ldr = 0;
-	l->dfr = 0xFFFFFFFFu;
-	l->svr = SVR_VECTOR;
-	memset(l->isr, 0, sizeof(l->isr));
-	memset(l->tmr, 0, sizeof(l->tmr));
-	memset(l->irr, 0, sizeof(l->irr));
-	l->esr = l->esr_pending = 0;
+	/* The whole page: IRR, ISR, TMR and every register in one go (with
+	 * APIC virtualization this is also the virtual-APIC page, so its
+	 * VIRR/VISR/VTPR are cleared with it). */
+	memset(l->page, 0, sizeof(l->page));
+	publish_id(l);
+	R(l, REG_VERSION) = LAPIC_VERSION_REG;
+	R(l, REG_DFR) = 0xFFFFFFFFu;
+	R(l, REG_SVR) = SVR_VECTOR;
+	l->esr_pending = 0;
 	for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
-		l->lvt[i] = LVT_MASKED;
-	l->icr = 0;
+		LVT(l, i) = LVT_MASKED;
+	l->remote_irr[0] = l->remote_irr[1] = false;
 	l->timer_initial = l->timer_dcr = 0;
+	l->timer_lvt = LVT_MASKED;
 	l->timer_armed = false;
 	l->timer_start = 0;
 	l->tsc_deadline = 0;
@@ -194,24 +225,29 @@ void lapic_reset(struct lapic *l)
  * where ISRV is the highest vector in service (0 if none). */
 static uint8_t ppr(const struct lapic *l)
 {
-	int isrv = highest_bit(l->isr);
+	int isrv = highest_bit(l, REG_ISR);
 	uint8_t isr_class = isrv < 0 ? 0 : (uint8_t)(isrv & 0xF0);
-	return (l->tpr & 0xF0) >= isr_class ? (uint8_t)l->tpr : isr_class;
+	return (R(l, REG_TPR) & 0xF0) >= isr_class ? (uint8_t)R(l, REG_TPR) : isr_class;
 }
 
 uint8_t lapic_get_ppr(const struct lapic *l) { return ppr(l); }
-uint8_t lapic_get_tpr(const struct lapic *l) { return (uint8_t)l->tpr; }
+uint8_t lapic_get_tpr(const struct lapic *l) { return (uint8_t)R(l, REG_TPR); }
 void lapic_set_tpr(struct lapic *l, uint8_t tpr)
 {
-	l->tpr = tpr;
+	R(l, REG_TPR) = tpr;
 	ppr_lowered(l);
 }
+
+/* The model computes PPR where it needs it (ppr()); the page's word is for
+ * the CPU, which keeps it itself for what it virtualizes (VPPR, SDM Vol. 3C
+ * 30.1.3) by the same rule. */
+void lapic_update_ppr(struct lapic *l) { R(l, REG_PPR) = ppr(l); }
 
 int lapic_pending_vector(const struct lapic *l)
 {
 	if (!hw_enabled(l))
 		return -1;
-	int v = highest_bit(l->irr);
+	int v = highest_bit(l, REG_IRR);
 	if (v < 0 || (v & 0xF0) <= (ppr(l) & 0xF0))
 		return -1;
 	return v;
@@ -219,10 +255,10 @@ int lapic_pending_vector(const struct lapic *l)
 
 void lapic_ack(struct lapic *l, uint8_t vector)
 {
-	if (!bit_test(l->irr, vector))
+	if (!bit_test(l, REG_IRR, vector))
 		return;
-	bit_clear(l->irr, vector);
-	bit_set(l->isr, vector);
+	bit_clear(l, REG_IRR, vector);
+	bit_set(l, REG_ISR, vector);
 }
 
 /* --- Errors (SDM 11.5.3) -------------------------------------------------- */
@@ -233,7 +269,7 @@ void lapic_ack(struct lapic *l, uint8_t vector)
 static void apic_error(struct lapic *l, uint32_t bits)
 {
 	l->esr_pending |= bits;
-	uint32_t lvt = l->lvt[LAPIC_LVT_ERROR];
+	uint32_t lvt = LVT(l, LAPIC_LVT_ERROR);
 	if (lvt & LVT_MASKED)
 		return;
 	uint8_t v = lvt & LVT_VECTOR;
@@ -241,8 +277,8 @@ static void apic_error(struct lapic *l, uint32_t bits)
 		l->esr_pending |= APIC_ESR_RECEIVE_ILLEGAL_VECTOR;
 		return;
 	}
-	bit_set(l->irr, v);
-	bit_clear(l->tmr, v);
+	bit_set(l, REG_IRR, v);
+	bit_clear(l, REG_TMR, v);
 	kick(l);
 }
 
@@ -255,11 +291,11 @@ static void accept_fixed(struct lapic *l, uint8_t vector, bool level)
 		apic_error(l, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
 		return;
 	}
-	bit_set(l->irr, vector);
+	bit_set(l, REG_IRR, vector);
 	if (level)
-		bit_set(l->tmr, vector);
+		bit_set(l, REG_TMR, vector);
 	else
-		bit_clear(l->tmr, vector);
+		bit_clear(l, REG_TMR, vector);
 	kick(l);
 }
 
@@ -312,7 +348,7 @@ void lapic_accept(struct lapic *l, const struct apic_msg *msg)
 static bool lint_active(const struct lapic *l, unsigned pin)
 {
 	bool level = l->lint_level[pin];
-	return (l->lvt[LAPIC_LVT_LINT0 + pin] & LVT_POLARITY_LOW) ? !level : level;
+	return (LVT(l, LAPIC_LVT_LINT0 + pin) & LVT_POLARITY_LOW) ? !level : level;
 }
 
 static unsigned lvt_mode(uint32_t lvt) { return (lvt & LVT_DELIVERY_MODE) >> 8; }
@@ -321,7 +357,7 @@ static unsigned lvt_mode(uint32_t lvt) { return (lvt & LVT_DELIVERY_MODE) >> 8; 
  * interrupts are not supported for LINT1", SDM 11.5.1). */
 static bool lint_level_fixed(const struct lapic *l, unsigned pin)
 {
-	uint32_t lvt = l->lvt[LAPIC_LVT_LINT0 + pin];
+	uint32_t lvt = LVT(l, LAPIC_LVT_LINT0 + pin);
 	return pin == 0 && lvt_mode(lvt) == APIC_DM_FIXED && (lvt & LVT_LEVEL);
 }
 
@@ -330,7 +366,7 @@ static bool lint_level_fixed(const struct lapic *l, unsigned pin)
  * SIPI, 011B; ExtINT and INIT outside LINT0/LINT1) do nothing. */
 static void lvt_fire(struct lapic *l, enum lapic_lvt i, bool level)
 {
-	uint32_t lvt = l->lvt[i];
+	uint32_t lvt = i == LAPIC_LVT_TIMER ? l->timer_lvt : LVT(l, i);
 	if (lvt & LVT_MASKED)
 		return;
 	unsigned mode = (i == LAPIC_LVT_TIMER || i == LAPIC_LVT_ERROR) ? APIC_DM_FIXED : lvt_mode(lvt);
@@ -358,13 +394,15 @@ static void lvt_fire(struct lapic *l, enum lapic_lvt i, bool level)
  * remote IRR stays set until the EOI of its vector (SDM 11.5.1). */
 static void lint_check_level(struct lapic *l, unsigned pin)
 {
-	uint32_t *lvt = &l->lvt[LAPIC_LVT_LINT0 + pin];
-	if (!lint_level_fixed(l, pin) || (*lvt & (LVT_MASKED | LVT_REMOTE_IRR)) || !lint_active(l, pin))
+	uint32_t *lvt = &LVT(l, LAPIC_LVT_LINT0 + pin);
+	if (!lint_level_fixed(l, pin) || (*lvt & LVT_MASKED) || l->remote_irr[pin] || !lint_active(l, pin))
 		return;
 	uint8_t v = *lvt & LVT_VECTOR;
 	lvt_fire(l, LAPIC_LVT_LINT0 + pin, true);
-	if (v >= 16)
+	if (v >= 16) {
+		l->remote_irr[pin] = true;
 		*lvt |= LVT_REMOTE_IRR;
+	}
 }
 
 void lapic_set_lint(void *opaque, unsigned pin, bool level)
@@ -383,7 +421,7 @@ void lapic_set_lint(void *opaque, unsigned pin, bool level)
 			kick(l);
 		return;
 	}
-	uint32_t lvt = l->lvt[LAPIC_LVT_LINT0 + pin];
+	uint32_t lvt = LVT(l, LAPIC_LVT_LINT0 + pin);
 	bool low = lvt & LVT_POLARITY_LOW;
 	bool rising = (low ? was && !level : !was && level);
 	if (lvt & LVT_MASKED)
@@ -417,7 +455,7 @@ static bool extint_line(const struct lapic *l)
 	if (!hw_enabled(l))
 		return l->lint_level[0];
 	for (unsigned pin = 0; pin < 2; pin++) {
-		uint32_t lvt = l->lvt[LAPIC_LVT_LINT0 + pin];
+		uint32_t lvt = LVT(l, LAPIC_LVT_LINT0 + pin);
 		if (!(lvt & LVT_MASKED) && lvt_mode(lvt) == APIC_DM_EXTINT && lint_active(l, pin))
 			return true;
 	}
@@ -466,9 +504,9 @@ bool lapic_take_init(struct lapic *l)
 
 void lapic_setup_virtual_wire(struct lapic *l)
 {
-	l->svr |= SVR_APIC_ENABLED;
-	l->lvt[LAPIC_LVT_LINT0] = APIC_DM_EXTINT << 8;
-	l->lvt[LAPIC_LVT_LINT1] = APIC_DM_NMI << 8;
+	R(l, REG_SVR) |= SVR_APIC_ENABLED;
+	LVT(l, LAPIC_LVT_LINT0) = APIC_DM_EXTINT << 8;
+	LVT(l, LAPIC_LVT_LINT1) = APIC_DM_NMI << 8;
 }
 
 /* --- The timer (SDM 11.5.4) ------------------------------------------------ */
@@ -481,9 +519,13 @@ static unsigned timer_divisor(uint32_t dcr)
 	return code == 7 ? 1 : 2u << code;
 }
 
+/* The timer runs under timer_lvt, latched from the LVT timer register when
+ * it is written (timer_set_lvt): a write the CPU has already put in the
+ * page (an APIC-write exit) must not apply before the model has let the
+ * timer catch up under the old entry. */
 static unsigned timer_mode(const struct lapic *l)
 {
-	return (l->lvt[LAPIC_LVT_TIMER] & LVT_TIMER_MODE) >> 17;
+	return (l->timer_lvt & LVT_TIMER_MODE) >> 17;
 }
 
 static bool clock_usable(const struct lapic *l)
@@ -561,7 +603,7 @@ void lapic_update(struct lapic *l)
 
 uint64_t lapic_next_deadline(const struct lapic *l)
 {
-	if (!hw_enabled(l) || !clock_usable(l) || (l->lvt[LAPIC_LVT_TIMER] & LVT_MASKED))
+	if (!hw_enabled(l) || !clock_usable(l) || (l->timer_lvt & LVT_MASKED))
 		return VCLOCK_NEVER; /* a masked expiry changes nothing lapic_update must see */
 	if (timer_mode(l) == TIMER_TSC_DEADLINE)
 		return l->tsc_deadline ? l->tsc_deadline : VCLOCK_NEVER;
@@ -575,9 +617,11 @@ uint64_t lapic_next_deadline(const struct lapic *l)
 static void timer_set_initial(struct lapic *l, uint32_t count)
 {
 	lapic_update(l);
-	if (timer_mode(l) == TIMER_TSC_DEADLINE)
+	if (timer_mode(l) == TIMER_TSC_DEADLINE) {
+		R(l, REG_TIMER_INITIAL) = l->timer_initial; /* a virtualized write undone */
 		return;
-	l->timer_initial = count;
+	}
+	l->timer_initial = R(l, REG_TIMER_INITIAL) = count;
 	l->timer_armed = count != 0;
 	l->timer_start = bus_at(l, tsc_now(l));
 }
@@ -588,7 +632,7 @@ static void timer_set_dcr(struct lapic *l, uint32_t dcr)
 {
 	lapic_update(l);
 	uint32_t left = timer_current(l);
-	l->timer_dcr = dcr;
+	l->timer_dcr = R(l, REG_TIMER_DCR) = dcr;
 	if (left)
 		l->timer_start = bus_at(l, tsc_now(l)) -
 				 (uint64_t)(l->timer_initial - left) * timer_divisor(dcr);
@@ -598,14 +642,14 @@ static void timer_set_lvt(struct lapic *l, uint32_t value)
 {
 	lapic_update(l); /* what expired under the old entry */
 	unsigned old_mode = timer_mode(l);
-	l->lvt[LAPIC_LVT_TIMER] = value;
+	LVT(l, LAPIC_LVT_TIMER) = l->timer_lvt = value;
 	unsigned new_mode = timer_mode(l);
 	/* "Transitioning between TSC-deadline mode and other timer modes also
 	 * disarms the timer" (SDM 11.5.4.1); one-shot <-> periodic keeps
 	 * counting and follows the new mode when the count runs out. */
 	if ((old_mode == TIMER_TSC_DEADLINE) != (new_mode == TIMER_TSC_DEADLINE)) {
 		l->timer_armed = false;
-		l->timer_initial = 0;
+		l->timer_initial = R(l, REG_TIMER_INITIAL) = 0;
 		l->tsc_deadline = 0;
 	}
 }
@@ -621,27 +665,35 @@ static void timer_set_deadline(struct lapic *l, uint64_t deadline)
 
 /* --- EOI (SDM 11.8.5) ----------------------------------------------------- */
 
-static void eoi(struct lapic *l)
+/* What follows the EOI of vector v once its ISR bit is clear: the
+ * level-triggered sources hear of it. */
+static void eoi_done(struct lapic *l, uint8_t v)
 {
-	int v = highest_bit(l->isr);
-	if (v < 0)
-		return;
-	bit_clear(l->isr, (unsigned)v);
-	ppr_lowered(l);
-	if (!bit_test(l->tmr, (unsigned)v))
+	if (!bit_test(l, REG_TMR, v))
 		return;
 	/* A level-triggered LINT0 waits for this EOI (remote IRR, 11.5.1). */
 	for (unsigned pin = 0; pin < 2; pin++) {
-		uint32_t *lvt = &l->lvt[LAPIC_LVT_LINT0 + pin];
-		if ((*lvt & LVT_REMOTE_IRR) && (*lvt & LVT_VECTOR) == (unsigned)v) {
+		uint32_t *lvt = &LVT(l, LAPIC_LVT_LINT0 + pin);
+		if (l->remote_irr[pin] && (*lvt & LVT_VECTOR) == v) {
+			l->remote_irr[pin] = false;
 			*lvt &= ~LVT_REMOTE_IRR;
 			lint_check_level(l, pin);
 		}
 	}
 	/* The IOAPICs hear of it unless the SVR suppresses the broadcast
 	 * (SDM 11.8.5, "EOI-broadcast suppression"). */
-	if (!(l->svr & SVR_EOI_BROADCAST_SUPPRESSION) && l->ops.eoi_broadcast)
-		l->ops.eoi_broadcast(l->ops.ctx, (uint8_t)v);
+	if (!(R(l, REG_SVR) & SVR_EOI_BROADCAST_SUPPRESSION) && l->ops.eoi_broadcast)
+		l->ops.eoi_broadcast(l->ops.ctx, v);
+}
+
+static void eoi(struct lapic *l)
+{
+	int v = highest_bit(l, REG_ISR);
+	if (v < 0)
+		return;
+	bit_clear(l, REG_ISR, (unsigned)v);
+	ppr_lowered(l);
+	eoi_done(l, (uint8_t)v);
 }
 
 /* --- IPIs (SDM 11.6.1, 11.12.9, 11.12.11) ---------------------------------- */
@@ -718,8 +770,8 @@ bool lapic_matches(const struct lapic *l, uint32_t dest, bool logical)
 		return dest == 0xFF || dest == (l->id & 0xFF);
 	if (dest == 0xFF) /* "a broadcast ... by setting the MDA to 1s" (11.6.2.2) */
 		return true;
-	uint8_t logical_id = (uint8_t)(l->ldr >> 24);
-	switch (l->dfr >> DFR_MODEL_SHIFT) {
+	uint8_t logical_id = (uint8_t)(R(l, REG_LDR) >> 24);
+	switch (R(l, REG_DFR) >> DFR_MODEL_SHIFT) {
 	case DFR_FLAT: /* bitwise AND of MDA and logical APIC ID */
 		return dest & logical_id;
 	case DFR_CLUSTER: /* MDA[7:4] selects the cluster, MDA[3:0] its members */
@@ -760,20 +812,20 @@ unsigned lapic_deliver(struct lapic *const *lapics, unsigned n, const struct api
 static bool reg_read(struct lapic *l, unsigned reg, bool x2, uint32_t *val)
 {
 	if (reg >= REG_ISR && reg < REG_ISR + 0x80) {
-		*val = l->isr[(reg - REG_ISR) >> 4];
+		*val = R(l, reg);
 		return true;
 	}
 	if (reg >= REG_TMR && reg < REG_TMR + 0x80) {
-		*val = l->tmr[(reg - REG_TMR) >> 4];
+		*val = R(l, reg);
 		return true;
 	}
 	if (reg >= REG_IRR && reg < REG_IRR + 0x80) {
-		*val = l->irr[(reg - REG_IRR) >> 4];
+		*val = R(l, reg);
 		return true;
 	}
 	if (reg == REG_LVT_CMCI || (reg >= REG_LVT_TIMER && reg <= REG_LVT_ERROR)) {
 		unsigned i = reg == REG_LVT_CMCI ? LAPIC_LVT_CMCI : LAPIC_LVT_TIMER + ((reg - REG_LVT_TIMER) >> 4);
-		*val = l->lvt[i]; /* delivery status always idle: delivery is immediate */
+		*val = LVT(l, i); /* delivery status always idle: delivery is immediate */
 		return true;
 	}
 	switch (reg) {
@@ -784,7 +836,7 @@ static bool reg_read(struct lapic *l, unsigned reg, bool x2, uint32_t *val)
 		*val = LAPIC_VERSION_REG;
 		return true;
 	case REG_TPR:
-		*val = l->tpr;
+		*val = R(l, REG_TPR);
 		return true;
 	case REG_APR: /* not on the Pentium 4 and later; none in x2APIC */
 	case REG_RRD: /* remote read: P6 only; none in x2APIC */
@@ -797,22 +849,22 @@ static bool reg_read(struct lapic *l, unsigned reg, bool x2, uint32_t *val)
 		*val = 0;
 		return !x2;
 	case REG_LDR:
-		*val = x2 ? x2apic_ldr(l->id) : l->ldr;
+		*val = x2 ? x2apic_ldr(l->id) : R(l, REG_LDR);
 		return true;
 	case REG_DFR: /* no DFR in x2APIC mode (SDM 11.12.1.2) */
-		*val = l->dfr;
+		*val = R(l, REG_DFR);
 		return !x2;
 	case REG_SVR:
-		*val = l->svr;
+		*val = R(l, REG_SVR);
 		return true;
 	case REG_ESR:
-		*val = l->esr;
+		*val = R(l, REG_ESR);
 		return true;
 	case REG_ICR_LOW: /* delivery status (bit 12) always 0: idle */
-		*val = (uint32_t)l->icr;
+		*val = R(l, REG_ICR_LOW);
 		return true;
 	case REG_ICR_HIGH: /* one 64-bit MSR at 830H in x2APIC mode */
-		*val = (uint32_t)(l->icr >> 32);
+		*val = R(l, REG_ICR_HIGH);
 		return !x2;
 	case REG_TIMER_INITIAL:
 		*val = l->timer_initial;
@@ -840,13 +892,15 @@ static void set_lvt(struct lapic *l, enum lapic_lvt i, uint32_t value)
 		timer_set_lvt(l, v);
 		return;
 	}
-	uint32_t old = l->lvt[i];
-	l->lvt[i] = v;
+	LVT(l, i) = v;
 	if (i == LAPIC_LVT_LINT0 || i == LAPIC_LVT_LINT1) {
 		unsigned pin = i - LAPIC_LVT_LINT0;
-		/* Remote IRR means something for level-triggered fixed only. */
-		if (lint_level_fixed(l, pin))
-			l->lvt[i] |= old & LVT_REMOTE_IRR;
+		/* Remote IRR means something for level-triggered fixed only;
+		 * remote_irr holds it, the page shows it. */
+		if (!lint_level_fixed(l, pin))
+			l->remote_irr[pin] = false;
+		else if (l->remote_irr[pin])
+			LVT(l, i) |= LVT_REMOTE_IRR;
 		lint_check_level(l, pin);
 		if (lint_active(l, pin) && !(v & LVT_MASKED) && lvt_mode(v) == APIC_DM_EXTINT)
 			kick(l);
@@ -856,10 +910,12 @@ static void set_lvt(struct lapic *l, enum lapic_lvt i, uint32_t value)
 static void set_svr(struct lapic *l, uint32_t value)
 {
 	lapic_update(l);
-	l->svr = value & SVR_WRITABLE;
-	if (!sw_enabled(l))
+	R(l, REG_SVR) = value & SVR_WRITABLE;
+	if (!sw_enabled(l)) {
 		for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
-			l->lvt[i] |= LVT_MASKED;
+			LVT(l, i) |= LVT_MASKED;
+		l->timer_lvt |= LVT_MASKED;
+	}
 }
 
 /* Write a 32-bit register at xAPIC offset `reg` (not the x2APIC ICR).
@@ -888,8 +944,7 @@ static bool reg_write(struct lapic *l, unsigned reg, bool x2, uint32_t val)
 	case REG_TPR:
 		if (x2 && (val & ~0xFFu))
 			return false;
-		l->tpr = val & 0xFF;
-		ppr_lowered(l);
+		lapic_set_tpr(l, (uint8_t)val);
 		return true;
 	case REG_EOI: /* x2APIC: "WRMSR of a non-zero value causes #GP(0)" (Table 11-6) */
 		if (x2 && val)
@@ -899,12 +954,12 @@ static bool reg_write(struct lapic *l, unsigned reg, bool x2, uint32_t val)
 	case REG_LDR: /* read-only in x2APIC: derived from the ID */
 		if (x2)
 			return false;
-		l->ldr = val & LDR_XAPIC_WRITABLE;
+		R(l, REG_LDR) = val & LDR_XAPIC_WRITABLE;
 		return true;
 	case REG_DFR:
 		if (x2)
 			return false;
-		l->dfr = (val & ~DFR_RESERVED_ONES) | DFR_RESERVED_ONES;
+		R(l, REG_DFR) = (val & ~DFR_RESERVED_ONES) | DFR_RESERVED_ONES;
 		return true;
 	case REG_SVR:
 		if (x2 && (val & ~SVR_WRITABLE))
@@ -914,17 +969,17 @@ static bool reg_write(struct lapic *l, unsigned reg, bool x2, uint32_t val)
 	case REG_ESR: /* the write latches the errors since the last one (11.5.3) */
 		if (x2 && val)
 			return false;
-		l->esr = l->esr_pending;
+		R(l, REG_ESR) = l->esr_pending;
 		l->esr_pending = 0;
 		return true;
 	case REG_ICR_LOW: /* xAPIC: writing the low half sends */
-		l->icr = (l->icr & ~0xFFFFFFFFull) | (val & ICR_LOW_WRITABLE);
-		send_ipi(l, (uint32_t)l->icr, (uint32_t)(l->icr >> 56));
+		R(l, REG_ICR_LOW) = val & ICR_LOW_WRITABLE;
+		send_ipi(l, R(l, REG_ICR_LOW), R(l, REG_ICR_HIGH) >> 24);
 		return true;
 	case REG_ICR_HIGH:
 		if (x2)
 			return false;
-		l->icr = (l->icr & 0xFFFFFFFFull) | ((uint64_t)(val & ICR_HIGH_WRITABLE) << 32);
+		R(l, REG_ICR_HIGH) = val & ICR_HIGH_WRITABLE;
 		return true;
 	case REG_TIMER_INITIAL:
 		timer_set_initial(l, val);
@@ -1012,7 +1067,7 @@ bool lapic_msr_read(struct lapic *l, uint32_t msr, uint64_t *value)
 		return false;
 	unsigned reg = MSR_TO_REG(msr);
 	if (reg == REG_ICR_LOW) { /* the one 64-bit register (SDM 11.12.1.1) */
-		*value = l->icr;
+		*value = ((uint64_t)R(l, REG_ICR_HIGH) << 32) | R(l, REG_ICR_LOW);
 		return true;
 	}
 	uint32_t v;
@@ -1040,7 +1095,8 @@ bool lapic_msr_write(struct lapic *l, uint32_t msr, uint64_t value)
 	if (reg == REG_ICR_LOW) {
 		if (value & ICR_X2APIC_RESERVED)
 			return false;
-		l->icr = value;
+		R(l, REG_ICR_LOW) = (uint32_t)value;
+		R(l, REG_ICR_HIGH) = (uint32_t)(value >> 32);
 		send_ipi(l, (uint32_t)value, (uint32_t)(value >> 32));
 		return true;
 	}
@@ -1081,6 +1137,81 @@ bool lapic_set_base(struct lapic *l, uint64_t value)
 		l->events = 0;
 	}
 	/* xAPIC -> x2APIC: the x2APIC ID and the logical x2APIC ID come from the
-	 * initial ID (computed where read); the other registers stay. */
+	 * initial ID; the other registers stay. */
+	publish_id(l);
 	return true;
+}
+
+/* --- APIC virtualization (SDM Vol. 3C chapter 30) ----------------------------- */
+
+bool lapic_apic_write(struct lapic *l, unsigned offset)
+{
+	/* The write is already in the page (SDM 30.4.3.3, "APIC-write VM
+	 * exits" are trap-like): run it through the register file as if it
+	 * had come now, which also puts back what a read-only register or a
+	 * reserved bit must show. */
+	offset &= 0xFF0;
+	uint32_t val = R(l, offset);
+	bool x2 = x2apic_mode(l);
+	bool ok;
+	if (x2 && offset == REG_SELF_IPI) {
+		/* x2APIC SELF IPI the CPU did not virtualize (SDM 30.5). */
+		R(l, REG_SELF_IPI) = 0;
+		self_ipi(l, (uint8_t)val);
+		return true;
+	}
+	ok = reg_write(l, offset, x2, val);
+	publish_id(l);
+	R(l, REG_VERSION) = LAPIC_VERSION_REG;
+	return ok;
+}
+
+void lapic_eoi_virtualized(struct lapic *l, uint8_t vector)
+{
+	/* EOI virtualization has cleared the VISR bit and updated SVI and
+	 * VPPR (SDM 30.1.4); the exit came because the EOI-exit bitmap asked
+	 * for it. */
+	eoi_done(l, vector);
+}
+
+void lapic_eoi_exit_bitmap(const struct lapic *l, uint64_t bitmap[4])
+{
+	/* Level-triggered vectors (TMR set at acceptance, SDM 11.8.4) need the
+	 * model at their EOI: remote IRR of LINT0 and the IOAPIC's broadcast.
+	 * An edge-triggered EOI changes nothing outside the page. */
+	for (unsigned w = 0; w < 4; w++)
+		bitmap[w] = (uint64_t)l->page[(REG_TMR >> 2) + 8 * w] |
+			    ((uint64_t)l->page[(REG_TMR >> 2) + 8 * w + 4] << 32);
+}
+
+uint16_t lapic_guest_interrupt_status(const struct lapic *l)
+{
+	/* RVI: the highest requested vector; SVI: the highest in service; 0
+	 * for none (SDM Vol. 3C 25.4.2, 30.1.1). */
+	int rvi = highest_bit(l, REG_IRR), svi = highest_bit(l, REG_ISR);
+	return (uint16_t)(((svi < 0 ? 0 : svi) << 8) | (rvi < 0 ? 0 : rvi));
+}
+
+bool lapic_x2apic_read_from_page(uint32_t msr)
+{
+	/* Registers the page always holds as the guest must read them. PPR is
+	 * left out (the CPU updates VPPR only on the events it virtualizes),
+	 * and so are the current count (computed), EOI and SELF IPI
+	 * (write-only: #GP) and every MSR without a register (#GP). */
+	switch (msr) {
+	case 0x802: /* ID */
+	case 0x803: /* version */
+	case 0x808: /* TPR */
+	case 0x80D: /* LDR */
+	case 0x80F: /* SVR */
+	case 0x828: /* ESR */
+	case 0x82F: /* LVT CMCI */
+	case 0x830: /* ICR */
+	case 0x838: /* initial count */
+	case 0x83E: /* divide configuration */
+		return true;
+	default:
+		return (msr >= 0x810 && msr <= 0x827) || /* ISR, TMR, IRR */
+		       (msr >= 0x832 && msr <= 0x837);   /* LVT timer to error */
+	}
 }

@@ -123,6 +123,16 @@ struct lapic_config {
 };
 
 struct lapic {
+	/* The register file (SDM Table 11-1), kept at the registers' xAPIC
+	 * offsets in one 4 KiB page, 32 bits per 16-byte slot: ID, version,
+	 * TPR, PPR, LDR, DFR, SVR, ISR, TMR, IRR, ESR, the LVT, ICR (x2APIC:
+	 * bits 31:0 at 300H, 63:32 at 310H), initial count and divide
+	 * configuration. Laid out so, the page is also the virtual-APIC page
+	 * of APIC virtualization (SDM Vol. 3C 30.1): the CPU reads and writes
+	 * VTPR, VPPR, VISR and VIRR here, and this model reads and writes the
+	 * same words. One owner of IRR, ISR and TPR, whichever path runs. */
+	uint32_t page[1024] ALIGNED(4096);
+
 	/* Configuration, fixed at lapic_init. */
 	uint32_t id;
 	bool x2apic_capable;
@@ -132,20 +142,15 @@ struct lapic {
 
 	uint64_t apic_base; /* IA32_APIC_BASE */
 
-	/* The register file (SDM Table 11-1). LDR and DFR are the xAPIC ones;
-	 * in x2APIC mode the LDR is derived from the ID (SDM 11.12.10.2). */
-	uint32_t tpr, ldr, dfr, svr;
-	uint32_t isr[8], tmr[8], irr[8]; /* 256 bits each, vector v in word v/32 */
-	uint32_t esr;                    /* what the guest reads */
-	uint32_t esr_pending;            /* errors since the last ESR write */
-	uint32_t lvt[LAPIC_LVT_COUNT];
-	uint64_t icr;                    /* xAPIC: ICR high in bits 63:32 */
-	uint32_t timer_initial, timer_dcr;
+	uint32_t esr_pending; /* errors since the last ESR write (the page holds what the guest reads) */
+	bool remote_irr[2];   /* LVT LINT0/LINT1 remote IRR; the page's bit 14 shows it */
 
 	/* The timer (SDM 11.5.4). One-shot and periodic count down from
 	 * timer_initial, one count per divisor bus ticks, starting at bus
 	 * tick timer_start (the start of the current period); TSC-deadline
 	 * mode fires when the guest TSC reaches tsc_deadline (0: disarmed). */
+	uint32_t timer_initial, timer_dcr; /* the count and divisor running (also in the page) */
+	uint32_t timer_lvt;                /* the LVT timer entry the count runs under (also in the page) */
 	bool timer_armed;
 	uint64_t timer_start;
 	uint64_t tsc_deadline;
@@ -275,5 +280,30 @@ void lapic_local_interrupt(struct lapic *l, enum lapic_lvt lvt);
  * periods missed while nobody called coalesce into one interrupt). */
 uint64_t lapic_next_deadline(const struct lapic *l);
 void lapic_update(struct lapic *l);
+
+/* --- APIC virtualization (SDM Vol. 3C chapter 30): the vCPU code gives
+ * the CPU this APIC's page as the virtual-APIC page, and calls these. --- */
+
+/* An APIC-write VM exit at page offset `offset` (SDM 30.4.3.3): the guest's
+ * write is already in the page; carry out its side effects (IPIs, timer,
+ * LVT, SVR...) and restore what read-only registers and reserved bits must
+ * show. false where the register would have refused the write. */
+bool lapic_apic_write(struct lapic *l, unsigned offset);
+/* An EOI-induced VM exit for `vector` (SDM 30.1.4): the CPU has cleared its
+ * ISR bit; tell the level-triggered sources. */
+void lapic_eoi_virtualized(struct lapic *l, uint8_t vector);
+/* The EOI-exit bitmap (SDM 25.6.8): the vectors whose EOI must exit to this
+ * model, the level-triggered ones (TMR). Vector v is bit v % 64 of word v / 64. */
+void lapic_eoi_exit_bitmap(const struct lapic *l, uint64_t bitmap[4]);
+/* The guest interrupt status for the page's state: SVI (highest ISR vector)
+ * in bits 15:8, RVI (highest IRR vector) in bits 7:0 (SDM 25.4.2). */
+uint16_t lapic_guest_interrupt_status(const struct lapic *l);
+/* Write the PPR the page's TPR and ISR give into the page (VPPR), for the
+ * CPU; the model's own PPR reads do not use the word. */
+void lapic_update_ppr(struct lapic *l);
+/* Whether an x2APIC RDMSR of msr may be served from the page by
+ * APIC-register virtualization without an exit (SDM 30.5): the page holds
+ * exactly what the guest must read. */
+bool lapic_x2apic_read_from_page(uint32_t msr);
 
 #endif

@@ -112,6 +112,25 @@ bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *perm
 	return false;
 }
 
+bool ept_unmap_page(struct ept *e, uint64_t gpa)
+{
+	if (gpa >= BIT(48) || !IS_ALIGNED(gpa, PAGE_SIZE))
+		return false;
+	uint64_t *table = table_at(e, e->pml4_pa);
+	for (int level = 3; level > 0; level--) {
+		uint64_t ent = table[index_at(gpa, level)];
+		if (!(ent & EPT_RWX) || (level <= 2 && (ent & EPT_LARGE_PAGE)))
+			return false;
+		table = table_at(e, ent & EPT_ADDR_MASK);
+	}
+	uint64_t *leaf = &table[index_at(gpa, 0)];
+	if (!(*leaf & EPT_RWX))
+		return false;
+	*leaf = 0;
+	e->leaves[0]--;
+	return true;
+}
+
 static void free_level(struct ept *e, uint64_t table_pa, int level,
 		       void (*free_table)(void *ctx, uint64_t pa))
 {

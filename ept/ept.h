@@ -49,6 +49,9 @@ bool ept_map(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t len, uint64_t p
 /* Translate one guest-physical address. Returns false if not mapped. */
 bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *perms,
 		uint64_t *page_size);
+/* Remove the 4 KiB leaf that maps gpa (tables stay). false if gpa is not
+ * mapped by a 4 KiB leaf. The caller invalidates cached translations. */
+bool ept_unmap_page(struct ept *e, uint64_t gpa);
 uint64_t ept_pointer(const struct ept *e);
 /* Hand every paging-structure page back through free_table (not the memory
  * the tables map). The ept is empty afterwards. */

@@ -126,15 +126,22 @@ static const char *parse_settings(const char *s, const char *end, struct vm_conf
 				return errbuf;
 			}
 			out->disk_size = m;
-		} else if (key_is(tok, klen, "disk_ro") || key_is(tok, klen, "disk_transport")) {
-			bool ro = key_is(tok, klen, "disk_ro");
-			const char *a = ro ? "yes" : "mmio", *b = ro ? "no" : "pci";
+		} else if (key_is(tok, klen, "disk_ro") || key_is(tok, klen, "disk_transport") ||
+			   key_is(tok, klen, "apicv")) {
+			/* Two-valued settings: the first value sets the flag. */
+			bool ro = key_is(tok, klen, "disk_ro"), apicv = key_is(tok, klen, "apicv");
+			const char *a = ro ? "yes" : apicv ? "no" : "mmio", *b = ro ? "no" : apicv ? "yes" : "pci";
 			if (vlen == strlen(a) && strncmp(val, a, vlen) == 0) {
 				if (ro)
 					out->disk_ro = true;
+				else if (apicv)
+					out->no_apicv = true;
 				else
 					out->disk_mmio = true;
-			} else if (!(vlen == strlen(b) && strncmp(val, b, vlen) == 0)) {
+			} else if (vlen == strlen(b) && strncmp(val, b, vlen) == 0) {
+				if (apicv)
+					out->no_apicv = false;
+			} else {
 				hv_snprintf(errbuf, errlen, "%.*s must be %s or %s", (int)klen, tok, a, b);
 				return errbuf;
 			}
@@ -143,7 +150,7 @@ static const char *parse_settings(const char *s, const char *end, struct vm_conf
 		} else {
 			hv_snprintf(errbuf, errlen,
 				    "unknown setting '%.*s' (known: name, mem, vcpus, kernel, initrd, module, "
-				    "cmdline, disk, disk_size, disk_ro, disk_transport)",
+				    "cmdline, disk, disk_size, disk_ro, disk_transport, apicv)",
 				    (int)klen, tok);
 			return errbuf;
 		}

@@ -32,6 +32,7 @@ struct vm_config {
 	uint64_t disk_size;                /* bytes of an empty disk (no image) */
 	bool disk_ro;
 	bool disk_mmio;                    /* virtio-mmio instead of virtio-pci */
+	bool no_apicv;                     /* apicv=no: emulate the local APIC fully, no APIC virtualization */
 	unsigned line;     /* line number in the configuration file, 0 if none */
 };
 

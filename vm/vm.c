@@ -10,6 +10,7 @@
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
 #include "vmx/selftest.h"
+#include "vmx/apicv.h"
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -176,13 +177,18 @@ bool vm_reset(struct vm *vm)
 		return false;
 	}
 	vm->entry = gb.cpu;
+	/* The guest TSC starts again near zero before the devices power on:
+	 * they read their clock (the guest TSC) as they start, and the PIT's
+	 * never runs backwards, so started on the old TSC it would stand still
+	 * until the new one caught up (seconds: Linux's second boot found no
+	 * timer interrupt and panicked). */
+	vm->tsc_offset = 0 - rdtsc();
 	platform_reset(vm, host_wall_clock());
 	struct vcpu *v = &vm->vcpu;
 	memset(&v->event, 0, sizeof(v->event));
 	memset(v->pending_irq, 0, sizeof(v->pending_irq));
 	v->pending_nmi = v->events_waiting = false;
 	v->mtf_steps = 0;
-	vm->tsc_offset = 0 - rdtsc();
 	vm->console_last_tsc = vm->stall_reported_tsc = 0;
 	if (!vmx_vcpu_setup(v, &vm->entry)) {
 		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
@@ -303,6 +309,7 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	vm->state = VM_STATE_READY;
 	vm->entry = gb.cpu;
 	hv_snprintf(vm->selftest, sizeof(vm->selftest), "%s", cfg->selftest);
+	vm->apicv_wanted = !cfg->no_apicv;
 	vm_next_id++;
 	return vm;
 
@@ -335,6 +342,7 @@ void vm_destroy(struct vm *vm)
 
 bool vm_run(struct vm *vm)
 {
+	apicv_decide(vm, vm->apicv_wanted);
 	/* Entered as a boot loader enters that kind of kernel (vm/guest_boot.h). */
 	if (!vmx_vcpu_setup(&vm->vcpu, &vm->entry)) {
 		vm_stop(vm, true, "its VMCS could not be set up");

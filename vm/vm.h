@@ -73,7 +73,10 @@ struct vcpu {
 	uint32_t cpu_controls;   /* primary processor-based controls, cached */
 	unsigned mtf_steps;      /* guest instructions left to single-step */
 
-	struct lapic lapic;      /* this vCPU's local APIC (devices/lapic.c) */
+	struct lapic lapic;      /* this vCPU's local APIC (devices/lapic.c); its page is the virtual-APIC page */
+	/* APIC virtualization (vmx/apicv.c), when the VM uses it. */
+	bool apic_access_mapped;     /* EPT maps the APIC-access page at the xAPIC page */
+	uint64_t eoi_exit_bitmap[4]; /* as last written to the VMCS */
 
 	/* Registers VMX does not switch, emulated or loaded for the guest. */
 	uint64_t dr[4], dr6;     /* loaded into the CPU before each entry */
@@ -127,9 +130,11 @@ struct vm {
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */
 	bool timers_dirty;       /* a device was touched: deadlines may have moved */
 	bool reset_requested;
-	unsigned triple_faults;
+	unsigned triple_faults;    /* guest triple faults so far (each resets the VM, up to a limit) */
 	uint64_t console_last_tsc; /* guest TSC of the last console byte (stall reports) */
-	uint64_t stall_reported_tsc;   /* guest triple faults so far (each resets the VM, up to a limit) */
+	uint64_t stall_reported_tsc;
+	bool apicv;              /* APIC virtualization in use (vmx/apicv.c), decided at the first run */
+	bool apicv_wanted;       /* not turned off by apicv=no */
 	uint16_t pm1_cnt;        /* ACPI PM1a control, as last written */
 	uint16_t pm1_en;         /* ACPI PM1a enable, as last written */
 	struct vcpu vcpu;

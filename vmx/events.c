@@ -3,6 +3,7 @@
 #include "vmx/vmx_caps.h"
 #include "arch/x86/cpu.h"
 #include "vm/vm.h"
+#include "vmx/apicv.h"
 #include "lib/log.h"
 
 /* Vectors that push an error code (SDM Vol. 3A 6.15). */
@@ -88,7 +89,9 @@ static enum irq_source next_external(const struct vcpu *v, int *vector)
 		*vector = -1;
 		return IRQ_EXTINT;
 	}
-	if ((*vector = lapic_pending_vector(&v->lapic)) >= 0)
+	/* With virtual-interrupt delivery the CPU delivers the APIC's vectors
+	 * itself, from RVI (SDM Vol. 3C 30.2): nothing to inject. */
+	if (!v->vm->apicv && (*vector = lapic_pending_vector(&v->lapic)) >= 0)
 		return IRQ_LAPIC;
 	if ((*vector = highest_pending_irq(v)) >= 0)
 		return IRQ_TEST_QUEUE;
@@ -103,7 +106,8 @@ static bool nmi_waiting(const struct vcpu *v)
 bool vcpu_has_wake_event(const struct vcpu *v)
 {
 	int vector;
-	return nmi_waiting(v) || next_external(v, &vector) != IRQ_NONE;
+	return nmi_waiting(v) || next_external(v, &vector) != IRQ_NONE ||
+	       lapic_pending_vector(&v->lapic) >= 0;
 }
 
 void vcpu_set_cpu_control(struct vcpu *v, uint32_t bit, bool on)
@@ -174,7 +178,11 @@ static void before_entry(struct vcpu *v);
 void events_before_entry_slow(struct vcpu *v)
 {
 	before_entry(v);
-	v->events_waiting = vcpu_has_wake_event(v);
+	if (v->vm->apicv)
+		apicv_before_entry(v);
+	/* What still waits for us (not for the CPU's virtual-interrupt delivery). */
+	int vector;
+	v->events_waiting = nmi_waiting(v) || next_external(v, &vector) != IRQ_NONE;
 }
 
 /* Injecting wakes a vCPU sleeping in the HLT activity state. */

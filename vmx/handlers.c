@@ -514,6 +514,53 @@ static void handle_ept_violation(struct vcpu *v, const struct vmexit *e)
 	mmio_emulate(v, e);
 }
 
+/* --- APIC virtualization (vmx/apicv.c, SDM Vol. 3C chapter 30) --- */
+
+/* APIC-access exit qualification (SDM 28.2.1, Table 28-6): the page offset
+ * in bits 11:0, the access type in bits 15:12. */
+#define APIC_ACCESS_OFFSET(q) ((q) & 0xfffu)
+#define APIC_ACCESS_TYPE(q) (((q) >> 12) & 0xfu)
+#define APIC_ACCESS_LINEAR_READ 0
+#define APIC_ACCESS_LINEAR_WRITE 1
+
+/* An access to the xAPIC page the CPU does not virtualize (a register not
+ * in SDM 30.4.2's list, such as the current count, or an access of another
+ * size): fault-like, nothing done yet. The MMIO path emulates it on the
+ * same bus device as without APIC virtualization. */
+static void handle_apic_access(struct vcpu *v, const struct vmexit *e)
+{
+	unsigned type = APIC_ACCESS_TYPE(e->qualification);
+	if (type != APIC_ACCESS_LINEAR_READ && type != APIC_ACCESS_LINEAR_WRITE) {
+		vcpu_stop_with_dump(v, e, "APIC-access exit for an instruction fetch or event delivery "
+			"from the local APIC page");
+		return;
+	}
+	struct vmexit m = *e;
+	m.guest_physical = LAPIC_DEFAULT_BASE + APIC_ACCESS_OFFSET(e->qualification);
+	mmio_emulate(v, &m);
+	v->events_waiting = true; /* IRR, ISR or TPR may have changed: RVI/SVI follow */
+}
+
+/* A write the CPU has put in the virtual-APIC page and whose side effects
+ * are the model's (SDM 30.4.3.3): trap-like, RIP is past the instruction. */
+static void handle_apic_write(struct vcpu *v, const struct vmexit *e)
+{
+	unsigned offset = (unsigned)(e->qualification & 0xff0);
+	if (!lapic_apic_write(&v->lapic, offset))
+		pr_warn("VM %s: APIC write at offset 0x%x refused by the local APIC (already retired)",
+			v->vm->name, offset);
+	v->vm->timers_dirty = true; /* LVT timer, initial count, divide configuration, SVR */
+	v->events_waiting = true;
+}
+
+/* The EOI of a vector whose EOI-exit bitmap bit is set (SDM 30.1.4): the
+ * CPU has retired it from VISR; the IOAPIC or LINT0 waits for it. */
+static void handle_virtualized_eoi(struct vcpu *v, const struct vmexit *e)
+{
+	lapic_eoi_virtualized(&v->lapic, (uint8_t)(e->qualification & 0xff));
+	v->events_waiting = true;
+}
+
 static void handle_ept_misconfig(struct vcpu *v, const struct vmexit *e)
 {
 	vcpu_stop_with_dump(v, e, "EPT misconfiguration (a hypervisor bug in the EPT entries)");
@@ -578,12 +625,12 @@ const struct exit_handler exit_handlers[EXIT_REASON_TABLE_SIZE] = {
 	[EXIT_REASON_DR_ACCESS] = H(handle_not_enabled, 0),
 	[EXIT_REASON_PAUSE] = H(handle_not_enabled, 0),
 	[EXIT_REASON_TPR_BELOW_THRESHOLD] = H(handle_not_enabled, 0),
-	[EXIT_REASON_APIC_ACCESS] = H(handle_not_enabled, 0),
-	[EXIT_REASON_VIRTUALIZED_EOI] = H(handle_not_enabled, 0),
+	[EXIT_REASON_APIC_ACCESS] = H(handle_apic_access, NEED_QUALIFICATION),
+	[EXIT_REASON_VIRTUALIZED_EOI] = H(handle_virtualized_eoi, NEED_QUALIFICATION),
 	[EXIT_REASON_GDTR_IDTR_ACCESS] = H(handle_not_enabled, 0),
 	[EXIT_REASON_LDTR_TR_ACCESS] = H(handle_not_enabled, 0),
 	[EXIT_REASON_RDTSCP] = H(handle_not_enabled, 0),
-	[EXIT_REASON_APIC_WRITE] = H(handle_not_enabled, 0),
+	[EXIT_REASON_APIC_WRITE] = H(handle_apic_write, NEED_QUALIFICATION),
 	[EXIT_REASON_RDRAND] = H(handle_not_enabled, 0),
 	[EXIT_REASON_INVPCID] = H(handle_not_enabled, 0),
 	[EXIT_REASON_RDSEED] = H(handle_not_enabled, 0),

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "vm/vm.h"
+#include "vmx/apicv.h"
 
 typedef bool (*msr_read_fn)(struct vcpu *v, uint32_t msr, uint64_t *value);
 typedef bool (*msr_write_fn)(struct vcpu *v, uint32_t msr, uint64_t value);
@@ -298,7 +299,14 @@ bool msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		 * the timer's deadline may move. */
 		if (msr == MSR_IA32_TSC_DEADLINE || msr == 0x832 || msr == 0x838 || msr == 0x83e)
 			v->vm->timers_dirty = true;
-		return lapic_msr_write(&v->lapic, msr, value);
+		if (!lapic_msr_write(&v->lapic, msr, value))
+			return false;
+		/* The page may have changed under the CPU's virtual-interrupt
+		 * delivery, or the APIC its mode (vmx/apicv.c). */
+		v->events_waiting = true;
+		if (msr == MSR_IA32_APIC_BASE)
+			apicv_mode_changed(v);
+		return true;
 	}
 	const struct msr_policy *p = find_policy(msr);
 	return p && p->write && p->write(v, msr, value);

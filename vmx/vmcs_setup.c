@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/vm.h"
+#include "vmx/apicv.h"
 
 /* Guest-visible CR bits the hypervisor owns: the guest/host mask sends
  * writes to them to us, and reads come from the read shadow (SDM 25.6.6). */
@@ -44,6 +45,15 @@ static bool setup_controls(struct vcpu *v)
 {
 	uint32_t pin, cpu, cpu2, exit, entry;
 	const struct vmx_caps *c = &vmx_caps;
+	/* APIC virtualization, when the VM uses it (vmx/apicv.c), adds the TPR
+	 * shadow, MSR bitmaps and its secondary controls, and drops CR8
+	 * exiting. */
+	uint32_t apicv_cpu, apicv_cpu_clear, apicv_sec;
+	apicv_controls(v, &apicv_cpu, &apicv_cpu_clear, &apicv_sec);
+	uint32_t cpu_required = ((CPU_HLT_EXITING | CPU_UNCONDITIONAL_IO_EXITING |
+				  CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_CR8_LOAD_EXITING |
+				  CPU_CR8_STORE_EXITING | CPU_USE_TSC_OFFSETTING) & ~apicv_cpu_clear) |
+				apicv_cpu;
 
 	/* CR8 load/store exiting: without a TPR shadow a guest MOV CR8 would
 	 * reach the host's own local APIC. MOV DR does not exit: DR0-3 and DR6
@@ -51,12 +61,10 @@ static bool setup_controls(struct vcpu *v)
 	 * (load/save debug controls). */
 	if (!adjust("pin-based", c->pinbased, PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING,
 		    PIN_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS, &pin) ||
-	    !adjust("primary processor-based", c->procbased,
-		    CPU_HLT_EXITING | CPU_UNCONDITIONAL_IO_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS |
-			    CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING | CPU_USE_TSC_OFFSETTING,
+	    !adjust("primary processor-based", c->procbased, cpu_required,
 		    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_RDPMC_EXITING, &cpu) ||
 	    !adjust("secondary processor-based", c->procbased2,
-		    SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
+		    SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST | apicv_sec,
 		    SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID, &cpu2) ||
 	    !adjust("VM-exit", c->exit,
 		    EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_IA32_EFER |
@@ -101,6 +109,7 @@ static bool setup_controls(struct vcpu *v)
 
 	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_owned_bits());
 	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_owned_bits());
+	apicv_setup_vmcs(v);
 	return true;
 }
 

@@ -41,3 +41,28 @@ const char *vmx_missing_feature(const struct vmx_caps *c)
 		return "write-back memory type for the VMCS";
 	return NULL;
 }
+
+const char *vmx_apicv_missing(const struct vmx_caps *c)
+{
+	static const struct {
+		bool secondary;
+		uint32_t bit;
+		const char *name;
+	} need[] = {
+		{ false, CPU_USE_TPR_SHADOW, "the TPR shadow" },
+		{ false, CPU_USE_MSR_BITMAPS, "MSR bitmaps" },
+		{ false, CPU_ACTIVATE_SECONDARY_CONTROLS, "secondary controls" },
+		{ true, SEC_VIRTUALIZE_APIC_ACCESSES, "virtualize APIC accesses" },
+		{ true, SEC_VIRTUALIZE_X2APIC_MODE, "virtualize x2APIC mode" },
+		{ true, SEC_APIC_REGISTER_VIRTUALIZATION, "APIC-register virtualization" },
+		{ true, SEC_VIRTUAL_INTERRUPT_DELIVERY, "virtual-interrupt delivery" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
+		if (!vmx_control_allowed(need[i].secondary ? c->procbased2 : c->procbased, need[i].bit))
+			return need[i].name;
+	/* Virtual-interrupt delivery requires external-interrupt exiting
+	 * (SDM 27.2.1.1), which the hypervisor always sets. */
+	if (!vmx_control_allowed(c->pinbased, PIN_EXTERNAL_INTERRUPT_EXITING))
+		return "external-interrupt exiting";
+	return NULL;
+}

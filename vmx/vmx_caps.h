@@ -72,4 +72,8 @@ enum vmx_verdict vmx_feature_verdict(uint32_t cpuid1_ecx, uint64_t feature_contr
  * when everything needed is there. */
 const char *vmx_missing_feature(const struct vmx_caps *c);
 
+/* The first control APIC virtualization needs (vmx/apicv.h) that c lacks, in
+ * words; NULL when all are offered. */
+const char *vmx_apicv_missing(const struct vmx_caps *c);
+
 #endif

@@ -1,14 +1,25 @@
 # The PC platform from inside a guest: LAPIC timers measured with the TSC,
 # IPIs and NMI, the PIT through the 8259 and the IOAPIC, the channel 2 gate
-# loop, the RTC, UART interrupts, PCI enumeration and an MSI.
+# loop, the RTC, UART interrupts, PCI enumeration and an MSI. Twice: with
+# APIC virtualization (Bochs offers it) and with apicv=no, the local APIC
+# emulated fully.
 iso=$T/platform.iso
 log=$T/platform.serial
-mkiso $iso "loglevel=info" $B/guests/platform.elf "name=platform mem=16M"
-scripts/bochs.sh $iso $log 300
-guest_checks "platform" $log platform
-expect "platform: guest summary" $log '^\[platform\] RESULT: [0-9]+ passed, 0 failed'
+mkiso $iso "loglevel=info" $B/guests/platform.elf "name=platform mem=16M" \
+	$B/guests/platform.elf "name=platform-noapicv mem=16M apicv=no"
+scripts/bochs.sh $iso $log 400
+for vm in platform platform-noapicv; do
+	guest_checks "$vm" $log $vm
+	expect "$vm: guest summary" $log "^\[$vm\] RESULT: [0-9]+ passed, 0 failed"
+	expect "$vm: exit code 0" $log "VM $vm finished with exit code 0"
+done
+expect "platform: APIC virtualization on" $log \
+	'VM platform: APIC virtualization: on \(TPR shadow, APIC-register virtualization, virtual-interrupt delivery, x2APIC\)'
+expect "platform-noapicv: APIC virtualization off" $log \
+	'VM platform-noapicv: APIC virtualization: off: apicv=no'
 expect "platform: the guest slept in HLT until its timers (preemption-timer exits)" $log '^  PREEMPTION_TIMER +[0-9]+'
-expect "platform: exit code 0" $log 'VM platform finished with exit code 0'
+expect "platform: APIC writes trapped to the model (APIC-write exits)" $log '^  APIC_WRITE +[0-9]+'
+expect "platform: level-triggered EOIs reached the IOAPIC (EOI-induced exits)" $log '^  VIRTUALIZED_EOI +[0-9]+'
 
 # i8042 command 0xFE resets the VM: kernel reloaded, RAM cleared, CMOS kept.
 iso=$T/reset.iso

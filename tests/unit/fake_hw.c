@@ -274,6 +274,15 @@ void vmx_exit_stub(void)
 {
 }
 
+/* vmx/vmx.c: INVEPT/INVVPID; counted so tests see an EPT change invalidate. */
+unsigned fake_tlb_invalidations;
+void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid)
+{
+	(void)eptp;
+	(void)vpid;
+	fake_tlb_invalidations++;
+}
+
 unsigned fake_vm_stop_calls, fake_vm_print_stats_calls;
 
 void vm_print_stats(const struct vm *vm)

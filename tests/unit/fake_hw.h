@@ -45,6 +45,7 @@ extern uint64_t fake_dr[8]; /* DR0-DR7 */
  * without a hook it returns 2 (VMfailInvalid). */
 extern int (*fake_vmx_enter_hook)(struct vcpu *v, unsigned call);
 extern unsigned fake_vmx_enter_calls;
+extern unsigned fake_tlb_invalidations; /* vmx_invalidate_vm_tlbs calls */
 
 /* --- vm_stop: counts calls; the VM records the message as vm.c does.
  * vm_print_stats: counts calls, prints nothing. */

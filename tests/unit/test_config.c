@@ -92,6 +92,16 @@ static void test_parse_every_key(void **state)
 	assert_false(c.disk_ro);
 	assert_false(c.disk_mmio);
 
+	/* APIC virtualization is used unless apicv=no; the last setting wins. */
+	assert_false(c.no_apicv);
+	expect_parsed("kernel=k apicv=no", &c);
+	assert_true(c.no_apicv);
+	assert_false(c.disk_ro);
+	expect_parsed("kernel=k apicv=no apicv=yes", &c);
+	assert_false(c.no_apicv);
+	expect_parsed("apicv=yes kernel=k apicv=no", &c);
+	assert_true(c.no_apicv);
+
 	/* Tabs and runs of spaces separate; a later setting replaces an earlier one. */
 	expect_parsed("\tname=a \t  mem=4M\tname=b  kernel=x kernel=y cmdline=one cmdline=two ", &c);
 	assert_string_equal(c.name, "b");
@@ -272,6 +282,8 @@ static void test_parse_refused_keys(void **state)
 	expect_line_refused("disk_size=2G", "is not a multiple of 512 bytes from 512 to 1G");
 	expect_line_refused("disk_ro=maybe", "disk_ro must be yes or no");
 	expect_line_refused("disk_transport=isa", "disk_transport must be mmio or pci");
+	expect_line_refused("apicv=off", "apicv must be no or yes");
+	expect_line_refused("apicv=", "apicv must be no or yes");
 	expect_line_refused("name=a initrd=", "initrd must be 1 to 31 characters");
 	static const char *const unknown[] = { "foo", "Name", "names", "nam", "mem ory", "cpus", "" };
 	for (unsigned i = 0; i < ARRAY_SIZE(unknown); i++) {

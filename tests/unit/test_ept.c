@@ -190,6 +190,33 @@ static void test_4k_leaves_without_2m(void **state)
 	assert_range_translates(e, 0, GiB(1), MiB(32), EPT_RWX, PAGE_SIZE);
 }
 
+/* The APIC-access page comes and goes with the APIC's mode (vmx/apicv.c). */
+static void test_unmap_page(void **state)
+{
+	struct ept *e = init(state, true, true);
+	assert_true(ept_map(e, 0xfee00000, GiB(1), PAGE_SIZE, EPT_READ | EPT_WRITE, EPT_MEMTYPE_WB));
+	assert_true(ept_map(e, 0xfee01000, GiB(1) + PAGE_SIZE, PAGE_SIZE, EPT_RWX, EPT_MEMTYPE_WB));
+	assert_true(ept_map(e, 0, GiB(2), MiB(2), EPT_RWX, EPT_MEMTYPE_WB));
+	unsigned tables = e->tables;
+	assert_true(ept_unmap_page(e, 0xfee00000));
+	uint64_t hpa, perms, size;
+	assert_false(ept_lookup(e, 0xfee00000, &hpa, &perms, &size));
+	assert_true(ept_lookup(e, 0xfee01000, &hpa, &perms, &size)); /* the neighbour stays */
+	assert_int_equal(hpa, GiB(1) + PAGE_SIZE);
+	assert_int_equal(e->leaves[0], 1);
+	assert_int_equal(e->tables, tables);
+	/* Gone already, never mapped, inside a 2 MiB leaf, unaligned: refused. */
+	assert_false(ept_unmap_page(e, 0xfee00000));
+	assert_false(ept_unmap_page(e, 0xfed00000));
+	assert_false(ept_unmap_page(e, 0x1000));
+	assert_false(ept_unmap_page(e, 0xfee01008));
+	assert_true(ept_lookup(e, 0x1000, &hpa, &perms, &size));
+	/* And it maps again. */
+	assert_true(ept_map(e, 0xfee00000, GiB(1), PAGE_SIZE, EPT_READ | EPT_WRITE, EPT_MEMTYPE_WB));
+	assert_true(ept_lookup(e, 0xfee00000, &hpa, &perms, &size));
+	assert_int_equal(perms, EPT_READ | EPT_WRITE);
+}
+
 static void test_4k_leaves_when_hpa_unaligned(void **state)
 {
 	struct ept *e = init(state, true, true);
@@ -563,6 +590,7 @@ int main(void)
 		T(test_ept_pointer_format),
 		T(test_2m_leaves_when_aligned),
 		T(test_4k_leaves_without_2m),
+		T(test_unmap_page),
 		T(test_4k_leaves_when_hpa_unaligned),
 		T(test_4k_leaves_when_gpa_unaligned),
 		T(test_mixed_page_sizes),

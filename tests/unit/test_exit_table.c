@@ -141,6 +141,9 @@ static void test_handler_table(void **state)
 		{ EXIT_REASON_EPT_VIOLATION, NEED_QUALIFICATION | NEED_GUEST_PHYSICAL },
 		{ EXIT_REASON_EPT_MISCONFIG, 0 },
 		{ EXIT_REASON_PREEMPTION_TIMER, 0 },
+		{ EXIT_REASON_APIC_ACCESS, NEED_QUALIFICATION },
+		{ EXIT_REASON_APIC_WRITE, NEED_QUALIFICATION },
+		{ EXIT_REASON_VIRTUALIZED_EOI, NEED_QUALIFICATION },
 		{ EXIT_REASON_VMCLEAR, 0 }, { EXIT_REASON_VMLAUNCH, 0 }, { EXIT_REASON_VMPTRLD, 0 },
 		{ EXIT_REASON_VMPTRST, 0 }, { EXIT_REASON_VMREAD, 0 }, { EXIT_REASON_VMRESUME, 0 },
 		{ EXIT_REASON_VMWRITE, 0 }, { EXIT_REASON_VMXOFF, 0 }, { EXIT_REASON_VMXON, 0 },
@@ -219,9 +222,11 @@ static void dev_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
 
 static int setup(void **state)
 {
-	struct tvm *t = calloc(1, sizeof(*t));
+	/* struct lapic holds its register page, 4 KiB-aligned. */
+	struct tvm *t = aligned_alloc(4096, ALIGN_UP(sizeof(*t), 4096));
 	if (!t)
 		return -1;
+	memset(t, 0, sizeof(*t));
 	struct vm *vm = &t->vm;
 	fake_hw_reset();
 	/* Like any real CPU: basic leaves up to 16H (CPUID.0:EAX). */
@@ -514,6 +519,59 @@ static void test_monitor_mwait_ud(void **state)
 }
 
 /* A pending interrupt wakes a HLT at once: the VM goes on. */
+/* APIC virtualization (vmx/apicv.c): exits forward to the model, which owns
+ * the virtual-APIC page; before entry RVI/SVI and the EOI-exit bitmap follow
+ * it, and the CPU, not an injection, delivers. */
+static void test_apicv_exits_and_entry(void **state)
+{
+	struct vcpu *v = vcpu_of(state);
+	struct lapic *l = &v->lapic;
+	v->vm->apicv = true;
+	lapic_mmio_write(l, 0xF0, 4, 0x1FF);
+	/* A self IPI through ICR low: the write is in the page, the exit is a trap. */
+	l->page[0x300 / 4] = (1u << 18) | 0x45;
+	take_exit(v, EXIT_REASON_APIC_WRITE, 0x300, 0, 0, 0, 0);
+	assert_true(v->events_waiting);
+	assert_false(fake_vmcs_written(VMCS_GUEST_RIP)); /* trap-like: RIP already past it */
+	assert_int_equal(lapic_pending_vector(l), 0x45);
+	/* A level-triggered one from the IOAPIC's side. */
+	struct apic_msg m = { .mode = APIC_DM_FIXED, .vector = 0x93, .level_triggered = true, .assert = true };
+	lapic_accept(l, &m);
+	fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_IF);
+	fake_vmcs_set(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+	l->page[(0x100 + 0x30) / 4] |= 1u << 0; /* 60H in service (the CPU delivered it) */
+	events_before_entry_slow(v);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x6093);
+	assert_int_equal(l->page[0xA0 / 4], 0x60); /* VPPR */
+	assert_int_equal(fake_vmcs_get(VMCS_EOI_EXIT_BITMAP2), 1ull << (0x93 - 0x80));
+	assert_int_equal(fake_vmcs_get(VMCS_EOI_EXIT_BITMAP0), 0);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_ACTIVE); /* woken */
+	assert_false(fake_vmcs_written(VMCS_VM_ENTRY_INTR_INFO)); /* nothing injected */
+	assert_false(v->events_waiting); /* the rest is the CPU's */
+	/* The CPU delivers 93H and virtualizes its EOI; the EOI-induced exit
+	 * reaches the model. */
+	l->page[(0x200 + 0x40) / 4] &= ~(1u << 0x13);
+	take_exit(v, EXIT_REASON_VIRTUALIZED_EOI, 0x93, 0, 0, 0, 0);
+	assert_true(v->events_waiting);
+	events_before_entry_slow(v);
+	assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTR_STATUS), 0x6045);
+	l->page[(0x100 + 0x30) / 4] = 0; /* the CPU's EOI of 60H */
+	/* Without APIC virtualization the same vector is injected. */
+	v->vm->apicv = false;
+	v->events_waiting = true;
+	events_before_entry_slow(v);
+	assert_int_equal(fake_vmcs_get(VMCS_VM_ENTRY_INTR_INFO),
+			 INTR_INFO_VALID | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) | 0x45);
+}
+
+static void test_apic_access_fetch_stops(void **state)
+{
+	struct vcpu *v = vcpu_of(state);
+	v->vm->apicv = true;
+	take_exit(v, EXIT_REASON_APIC_ACCESS, (2u << 12) | 0x80, 0, 0, 0, 0);
+	assert_stopped(v->vm, true, "APIC-access exit for an instruction fetch");
+}
+
 static void test_hlt_with_pending_interrupt(void **state)
 {
 	struct vcpu *v = vcpu_of(state);
@@ -1555,6 +1613,8 @@ int main(void)
 		T(test_invd_wbinvd_complete),
 		T(test_monitor_mwait_ud),
 		T(test_hlt_with_pending_interrupt),
+		T(test_apicv_exits_and_entry),
+		T(test_apic_access_fetch_stops),
 		T(test_double_and_triple_fault),
 		T(test_vmcall),
 		T(test_rdmsr_unknown_gp),

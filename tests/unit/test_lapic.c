@@ -1664,6 +1664,213 @@ static void test_random_sequences(void **state)
 	}
 }
 
+
+/* --- APIC virtualization: the page is the virtual-APIC page (SDM Vol. 3C 30.1) --- */
+
+/* The words the CPU reads and writes: VTPR 80H, VPPR A0H, VISR 100H, VIRR 200H. */
+static uint32_t pg(const struct lapic *l, unsigned off) { return l->page[off / 4]; }
+static void cpu_deliver(struct lapic *l, unsigned v) /* as virtual-interrupt delivery does (30.2.2) */
+{
+	l->page[(0x200 + (v / 32) * 0x10) / 4] &= ~(1u << (v % 32));
+	l->page[(0x100 + (v / 32) * 0x10) / 4] |= 1u << (v % 32);
+}
+static void cpu_eoi(struct lapic *l, unsigned v) /* as EOI virtualization does (30.1.4) */
+{
+	l->page[(0x100 + (v / 32) * 0x10) / 4] &= ~(1u << (v % 32));
+}
+
+static void test_page_is_the_register_file(void **state)
+{
+	(void)state;
+	struct lapic l;
+	setup_apic(&l, 2, true);
+	assert_true(((uintptr_t)l.page & 0xFFF) == 0);
+	sw_enable(&l);
+	/* What the model accepts, the CPU finds in VIRR, and RVI says so. */
+	accept(&l, 0x41, false);
+	accept(&l, 0x92, false);
+	assert_int_equal(pg(&l, 0x200 + 0x20), 1u << 1);
+	assert_int_equal(pg(&l, 0x200 + 0x40), 1u << 0x12);
+	assert_int_equal(lapic_guest_interrupt_status(&l), 0x0092);
+	/* The model's INTA moves it to ISR: SVI, and PPR in the page. */
+	lapic_ack(&l, 0x92);
+	assert_int_equal(pg(&l, 0x100 + 0x40), 1u << 0x12);
+	assert_int_equal(lapic_guest_interrupt_status(&l), 0x9241);
+	lapic_update_ppr(&l);
+	assert_int_equal(pg(&l, 0xA0), 0x90);
+	/* TPR written by the guest through the model, or by the CPU (VTPR): one word. */
+	wr(&l, 0x80, 0xA0);
+	assert_int_equal(pg(&l, 0x80), 0xA0);
+	lapic_update_ppr(&l);
+	assert_int_equal(pg(&l, 0xA0), 0xA0);
+	l.page[0x80 / 4] = 0x30; /* a TPR virtualization */
+	assert_int_equal(lapic_get_tpr(&l), 0x30);
+	assert_int_equal(rd(&l, 0x80), 0x30);
+	/* The CPU delivers 41H and completes 92H's EOI: the model sees both. */
+	cpu_eoi(&l, 0x92);
+	cpu_deliver(&l, 0x41);
+	assert_false(irr(&l, 0x41));
+	assert_true(isr(&l, 0x41));
+	assert_int_equal(lapic_pending_vector(&l), -1);
+	assert_int_equal(lapic_guest_interrupt_status(&l), 0x4100);
+	/* Registers the CPU reads for the guest (APIC-register virtualization)
+	 * hold what the model would answer. */
+	wr(&l, 0x320, 0x20033);
+	wr(&l, 0x380, 12345);
+	wr(&l, 0x3E0, 0xB);
+	wr(&l, 0x310, 0x05000000);
+	wr(&l, 0xD0, 0x08000000);
+	static const unsigned regs[] = { 0x20, 0x30, 0x80, 0xD0, 0xE0, 0xF0, 0x100, 0x180, 0x200, 0x280,
+					 0x2F0, 0x300, 0x310, 0x320, 0x350, 0x370, 0x380, 0x3E0 };
+	for (unsigned i = 0; i < ARRAY_SIZE(regs); i++)
+		assert_int_equal(pg(&l, regs[i]), rd(&l, regs[i]));
+	/* x2APIC: the ID and the derived LDR, in the page too. */
+	to_x2apic(&l);
+	assert_int_equal(pg(&l, 0x20), 2);
+	assert_int_equal(pg(&l, 0xD0), msr_rd(&l, 0x80D));
+	assert_int_equal(pg(&l, 0xD0), 0x4);
+	msr_wr(&l, 0x830, 0x0000000700000000ull | 0x4000 | 0x0D0); /* to APIC 7, not us */
+	assert_int_equal(pg(&l, 0x300), msr_rd(&l, 0x830) & 0xFFFFFFFF);
+	assert_int_equal(pg(&l, 0x310), 7);
+	/* Reset (and INIT) clear VIRR, VISR and VTPR with the rest. */
+	accept(&l, 0x55, true);
+	lapic_reset(&l);
+	for (unsigned off = 0x80; off < 0x280; off += 0x10)
+		if (off != 0xE0 && off != 0xF0) /* DFR all ones, SVR 0FFH */
+			assert_int_equal(pg(&l, off), 0);
+	assert_int_equal(lapic_guest_interrupt_status(&l), 0);
+}
+
+static void test_eoi_exit_bitmap_and_virtualized_eoi(void **state)
+{
+	(void)state;
+	struct lapic l;
+	setup_apic(&l, 0, true);
+	sw_enable(&l);
+	uint64_t bm[4];
+	lapic_eoi_exit_bitmap(&l, bm);
+	assert_true(!bm[0] && !bm[1] && !bm[2] && !bm[3]);
+	/* Level-triggered vectors need the EOI exit; edge ones complete in the CPU. */
+	accept(&l, 0x31, true);
+	accept(&l, 0x72, false);
+	accept(&l, 0xC5, true);
+	accept(&l, 0xFF, true);
+	lapic_eoi_exit_bitmap(&l, bm);
+	assert_int_equal(bm[0], 1ull << 0x31);
+	assert_int_equal(bm[1], 0);
+	assert_int_equal(bm[3], (1ull << (0xC5 - 0xC0)) | (1ull << 63));
+	/* Virtual delivery and EOI of the edge vector: nobody else hears of it. */
+	cpu_deliver(&l, 0x72);
+	cpu_eoi(&l, 0x72);
+	assert_int_equal(rec.eois, 0);
+	/* The level one: the CPU retires it, the EOI-induced exit tells the IOAPIC. */
+	cpu_deliver(&l, 0xFF);
+	cpu_eoi(&l, 0xFF);
+	lapic_eoi_virtualized(&l, 0xFF);
+	assert_int_equal(rec.eois, 1);
+	assert_int_equal(rec.eoi[0], 0xFF);
+	lapic_update_ppr(&l);
+	assert_int_equal(pg(&l, 0xA0), 0); /* PPR follows */
+	/* A vector re-accepted as edge leaves the bitmap. */
+	accept(&l, 0x31, false);
+	lapic_eoi_exit_bitmap(&l, bm);
+	assert_int_equal(bm[0], 0);
+	/* Suppressed broadcasts stay suppressed (SDM 11.8.5). */
+	wr(&l, 0xF0, 0x11FF);
+	cpu_deliver(&l, 0xC5);
+	cpu_eoi(&l, 0xC5);
+	lapic_eoi_virtualized(&l, 0xC5);
+	assert_int_equal(rec.eois, 1);
+	/* LINT0 level-triggered: remote IRR waits for the virtualized EOI. */
+	wr(&l, 0xF0, 0x1FF);
+	wr(&l, 0x350, 0x8000 | 0x66);
+	lapic_set_lint(&l, 0, true);
+	assert_true(rd(&l, 0x350) & (1u << 14));
+	cpu_deliver(&l, 0x66);
+	cpu_eoi(&l, 0x66);
+	lapic_set_lint(&l, 0, false);
+	lapic_eoi_virtualized(&l, 0x66);
+	assert_false(rd(&l, 0x350) & (1u << 14));
+}
+
+static void test_apic_write_forwarding(void **state)
+{
+	(void)state;
+	struct lapic l;
+	setup_apic(&l, 3, true);
+	sw_enable(&l);
+	/* ICR low, self IPI: the guest's write is in the page, the exit sends it. */
+	l.page[0x300 / 4] = (1u << 18) | 0x44;
+	assert_true(lapic_apic_write(&l, 0x300));
+	assert_true(irr(&l, 0x44));
+	/* ID is read-only here: the page shows the ID again. */
+	l.page[0x20 / 4] = 0x7F000000;
+	assert_true(lapic_apic_write(&l, 0x20));
+	assert_int_equal(pg(&l, 0x20), 0x03000000);
+	/* Reserved bits of an LVT entry do not stay. */
+	l.page[0x370 / 4] = 0xFFFFFFFF;
+	assert_true(lapic_apic_write(&l, 0x370));
+	assert_int_equal(pg(&l, 0x370), 0x000100FF);
+	/* Timer: a one-shot count that ran out under a masked entry is not
+	 * delivered with the vector of the entry written over it. */
+	wr(&l, 0x3E0, 0xB);
+	wr(&l, 0x320, 0x10000 | 0x50); /* masked one-shot */
+	wr(&l, 0x380, 100);
+	clk.now += 3 * 1000;
+	l.page[0x320 / 4] = (2u << 17) | 0x51; /* TSC-deadline, unmasked */
+	assert_true(lapic_apic_write(&l, 0x320));
+	assert_false(irr(&l, 0x50));
+	assert_false(irr(&l, 0x51));
+	assert_int_equal(pg(&l, 0x380), 0); /* the mode change disarmed the count */
+	msr_wr(&l, 0x6E0, clk.now + 30);
+	clk.now += 30;
+	lapic_update(&l);
+	assert_true(irr(&l, 0x51));
+	/* The initial count, written in TSC-deadline mode, is ignored: the page says so. */
+	l.page[0x380 / 4] = 777;
+	assert_true(lapic_apic_write(&l, 0x380));
+	assert_int_equal(pg(&l, 0x380), 0);
+	/* The ESR write latches the errors since the last one. */
+	wr(&l, 0x3A0, 1); /* no such register: illegal register address */
+	l.page[0x280 / 4] = 0;
+	assert_true(lapic_apic_write(&l, 0x280));
+	assert_int_equal(pg(&l, 0x280), APIC_ESR_ILLEGAL_REGISTER);
+	/* x2APIC SELF IPI the CPU left to us. */
+	to_x2apic(&l);
+	l.page[0x3F0 / 4] = 0x47;
+	assert_true(lapic_apic_write(&l, 0x3F0));
+	assert_true(irr(&l, 0x47));
+	assert_int_equal(pg(&l, 0x3F0), 0);
+	/* x2APIC LDR is read-only: refused, and restored. */
+	l.page[0xD0 / 4] = 0x1234;
+	assert_false(lapic_apic_write(&l, 0xD0));
+	assert_int_equal(pg(&l, 0xD0), 0x8);
+}
+
+static void test_x2apic_reads_from_page(void **state)
+{
+	(void)state;
+	static const uint32_t yes[] = { 0x802, 0x803, 0x808, 0x80D, 0x80F, 0x810, 0x817, 0x818, 0x81F,
+					0x820, 0x827, 0x828, 0x82F, 0x830, 0x832, 0x837, 0x838, 0x83E };
+	static const uint32_t no[] = { 0x800, 0x801, 0x804, 0x809, 0x80A, 0x80B, 0x80C, 0x80E, 0x829,
+				       0x82E, 0x831, 0x839, 0x83A, 0x83D, 0x83F, 0x840, 0x8FF };
+	for (unsigned i = 0; i < ARRAY_SIZE(yes); i++)
+		assert_true(lapic_x2apic_read_from_page(yes[i]));
+	for (unsigned i = 0; i < ARRAY_SIZE(no); i++)
+		assert_false(lapic_x2apic_read_from_page(no[i]));
+	/* Every register served from the page reads there what RDMSR returns. */
+	struct lapic l;
+	setup_apic(&l, 0x21, true);
+	sw_enable(&l);
+	to_x2apic(&l);
+	msr_wr(&l, 0x808, 0x20);
+	msr_wr(&l, 0x838, 1000);
+	accept(&l, 0x90, true);
+	for (uint32_t msr = 0x800; msr <= 0x8FF; msr++)
+		if (lapic_x2apic_read_from_page(msr))
+			assert_int_equal(pg(&l, (msr - 0x800) << 4), msr_rd(&l, msr) & 0xFFFFFFFF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1692,6 +1899,10 @@ int main(void)
 		cmocka_unit_test_setup(test_lint_extint_and_nmi, reset_fixture),
 		cmocka_unit_test_setup(test_lint_fixed_edge_and_level, reset_fixture),
 		cmocka_unit_test_setup(test_random_sequences, reset_fixture),
+		cmocka_unit_test_setup(test_page_is_the_register_file, reset_fixture),
+		cmocka_unit_test_setup(test_eoi_exit_bitmap_and_virtualized_eoi, reset_fixture),
+		cmocka_unit_test_setup(test_apic_write_forwarding, reset_fixture),
+		cmocka_unit_test_setup(test_x2apic_reads_from_page, reset_fixture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

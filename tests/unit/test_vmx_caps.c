@@ -102,10 +102,48 @@ static void test_missing_feature(void **state)
 	assert_string_equal(vmx_missing_feature(&c), "write-back memory type for the VMCS");
 }
 
+/* APIC virtualization needs every piece (vmx/apicv.h); the first missing
+ * one is named. */
+static void test_apicv_missing(void **state)
+{
+	(void)state;
+	struct vmx_caps c = full_caps();
+	assert_string_equal(vmx_apicv_missing(&c), "the TPR shadow");
+	c.procbased = cap(0, (uint32_t)(CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_USE_TPR_SHADOW |
+					 CPU_USE_MSR_BITMAPS));
+	c.pinbased = cap(0, PIN_EXTERNAL_INTERRUPT_EXITING);
+	uint32_t all = SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST | SEC_VIRTUALIZE_APIC_ACCESSES |
+		       SEC_VIRTUALIZE_X2APIC_MODE | SEC_APIC_REGISTER_VIRTUALIZATION |
+		       SEC_VIRTUAL_INTERRUPT_DELIVERY;
+	c.procbased2 = cap(0, all);
+	assert_null(vmx_apicv_missing(&c));
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} sec[] = {
+		{ SEC_VIRTUALIZE_APIC_ACCESSES, "virtualize APIC accesses" },
+		{ SEC_VIRTUALIZE_X2APIC_MODE, "virtualize x2APIC mode" },
+		{ SEC_APIC_REGISTER_VIRTUALIZATION, "APIC-register virtualization" },
+		{ SEC_VIRTUAL_INTERRUPT_DELIVERY, "virtual-interrupt delivery" },
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		struct vmx_caps d = c;
+		d.procbased2 = cap(0, all & ~sec[i].bit);
+		assert_string_equal(vmx_apicv_missing(&d), sec[i].name);
+	}
+	struct vmx_caps d = c;
+	d.procbased = cap(0, (uint32_t)(CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_USE_TPR_SHADOW));
+	assert_string_equal(vmx_apicv_missing(&d), "MSR bitmaps");
+	d = c;
+	d.pinbased = 0;
+	assert_string_equal(vmx_apicv_missing(&d), "external-interrupt exiting");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adjust_sets_forced_bits),
+		cmocka_unit_test(test_apicv_missing),
 		cmocka_unit_test(test_adjust_drops_unavailable_wanted_bits),
 		cmocka_unit_test(test_adjust_reports_missing_required_bits),
 		cmocka_unit_test(test_control_allowed),

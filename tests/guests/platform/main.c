@@ -2,7 +2,8 @@
  * TSC-deadline) measured with the TSC, self-IPIs and NMI through the ICR
  * (xAPIC and x2APIC), the PIT through the 8259 and through the IOAPIC, the
  * PIT channel 2 gate loop, the RTC date, UART receive and THRE interrupts,
- * PCI enumeration (mechanism #1 and ECAM) and an MSI from the test device. */
+ * PCI enumeration (mechanism #1 and ECAM), a level-triggered INTx and an MSI
+ * from the test device. */
 #include "tests/guests/common/guest.h"
 
 #define LAPIC 0xfee00000u
@@ -17,6 +18,7 @@
 #define V_X2_SELF_IPI 50
 #define V_DEADLINE 51
 #define V_IOAPIC_PIT 56
+#define V_INTX 57
 #define V_MSI 58
 #define V_SPURIOUS 63
 
@@ -60,6 +62,8 @@ static void hook(struct exc_frame *f)
 			stamp[v][count[v]] = rdtsc();
 		count[v]++;
 	}
+	if (v == V_INTX) /* the test device: drop INTx before the EOI, or it comes again */
+		mmio_w(TESTDEV_BAR + 4, 1);
 	if (v == V_PIC_BASE + 4) /* COM1: read what is there, clearing the cause */
 		while (inb(0x3fd) & 1)
 			uart_rx = inb(0x3f8);
@@ -268,6 +272,25 @@ static void check_pci(void)
 	check(size == 4096, "BAR 0 sizes to 4 KiB", "%u bytes", size);
 	pci_cfg_w(1, 0x10, TESTDEV_BAR);
 	pci_cfg_w(1, 0x04, 0x6); /* memory space, bus master */
+	/* INTx: INTA# of slot 1 is IOAPIC pin 17, active low, level-triggered.
+	 * The IOAPIC holds the pin's remote IRR until the local APIC's EOI
+	 * reaches it (with APIC virtualization: an EOI-induced exit), so a
+	 * second interrupt arrives only if the first EOI got there. */
+	mmio_w(IOAPIC, 0x10 + 2 * 17 + 1);
+	mmio_w(IOAPIC + 0x10, 0);
+	mmio_w(IOAPIC, 0x10 + 2 * 17);
+	mmio_w(IOAPIC + 0x10, (1u << 15) | (1u << 13) | V_INTX);
+	for (int i = 0; i < 2; i++) {
+		mmio_w(TESTDEV_BAR, 0); /* doorbell: MSI is off, so INTx */
+		__asm__ volatile("sti; nop; cli");
+	}
+	mmio_w(IOAPIC, 0x10 + 2 * 17);
+	uint32_t rte = mmio_r(IOAPIC + 0x10);
+	mmio_w(IOAPIC + 0x10, 1u << 16);
+	check(count[V_INTX] == 2 && !(rte & (1u << 14)),
+	      "level-triggered INTx through the IOAPIC, twice: each EOI clears remote IRR",
+	      "count %u, RTE 0x%x", count[V_INTX], rte);
+
 	unsigned cap = pci_cfg(1, 0x34) & 0xff;
 	while (cap && (pci_cfg(1, cap) & 0xff) != 0x05)
 		cap = (pci_cfg(1, cap) >> 8) & 0xfc;
