@@ -8,13 +8,7 @@ set -eu
 iso=$1; out=$2; timeout_s=${3:-120}; cpus=${4:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# COM1 goes to SERIAL_OUT; with BOCHS_COM1_TTY=/dev/ttyX it is that terminal
-# instead (input too: make run's interactive console), and SERIAL_OUT stays empty.
-if [ -n "${BOCHS_COM1_TTY:-}" ]; then
-	com1="com1: enabled=1, mode=term, dev=$BOCHS_COM1_TTY"
-else
-	com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
-fi
+com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
 cat > "$work/bochsrc" <<EOC
 megs: ${BOCHS_MEGS:-256}
 cpu: model=corei7_skylake_x, count=$cpus, ips=200000000, reset_on_triple_fault=0
