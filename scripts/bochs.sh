@@ -10,8 +10,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # COM1 goes to SERIAL_OUT; with BOCHS_COM1_TTY=/dev/ttyX it is that terminal
 # instead (input too: make run's interactive console), and SERIAL_OUT stays empty.
+# With BOCHS_COM1_SOCKET=HOST:PORT, Bochs connects COM1 to that TCP socket,
+# both ways (mode=socket-client): a test driver listening there types to the
+# hypervisor and writes SERIAL_OUT itself (tests/tools/serial_driver.py).
 if [ -n "${BOCHS_COM1_TTY:-}" ]; then
 	com1="com1: enabled=1, mode=term, dev=$BOCHS_COM1_TTY"
+elif [ -n "${BOCHS_COM1_SOCKET:-}" ]; then
+	com1="com1: enabled=1, mode=socket-client, dev=$BOCHS_COM1_SOCKET"
 else
 	com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
 fi
@@ -33,7 +38,7 @@ info: action=ignore
 debug: action=ignore
 EOC
 echo c > "$work/rc"
-: > "$out"
+[ -n "${BOCHS_COM1_SOCKET:-}" ] || : > "$out"
 # The debugger build stops at a prompt: -rc feeds it "c"ontinue.
 SDL_VIDEODRIVER=dummy timeout "$timeout_s" bochs -q -f "$work/bochsrc" -rc "$work/rc" \
 	</dev/null >"$work/stdout" 2>&1 || true
