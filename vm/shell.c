@@ -60,7 +60,7 @@ static const struct shell_command commands[] = {
 	{ "reset", ARGS_VM, "<vm>", "reset a running VM, as its own reboot would", run_reset },
 	{ "kill", ARGS_VM, "<vm>", "stop a running VM, or take a queued one off the queue", run_kill },
 	{ "start", ARGS_VM, "<vm>", "run a VM that is not running again, from its configuration", run_start },
-	{ "quit", ARGS_NONE, "", "power off (after the VM that runs now, if any)", run_quit },
+	{ "quit", ARGS_NONE, "", "stop the running VM, drop the queued ones, power off", run_quit },
 };
 
 static void run_help(struct shell *sh, const struct shell_call *c)
