@@ -103,11 +103,9 @@ static const struct mb2_module *find_module(const struct boot_info *bi, const ch
 	return NULL;
 }
 
-#define launch_totals vm_table_totals
-
 /* Into the VM table (vm/vm_table.c), which runs the VMs in this order. */
 static void launch(const struct vm_config *cfg, const struct guest_boot_params *boot,
-		   const struct vm_disk_params *disk, struct launch_totals *t)
+		   const struct vm_disk_params *disk, struct vm_table_totals *t)
 {
 	if (!vm_table_define(cfg, boot, disk))
 		t->refused++;
@@ -115,7 +113,7 @@ static void launch(const struct vm_config *cfg, const struct guest_boot_params *
 
 /* Without a configuration file: every module is a guest kernel with its VM
  * settings in its string. */
-static void launch_from_module_strings(const struct boot_info *bi, struct launch_totals *t)
+static void launch_from_module_strings(const struct boot_info *bi, struct vm_table_totals *t)
 {
 	for (unsigned i = 0; i < bi->module_count; i++) {
 		const struct mb2_module *m = &bi->modules[i];
@@ -142,7 +140,7 @@ static void launch_from_module_strings(const struct boot_info *bi, struct launch
 
 static void report_config_error(void *ctx, unsigned line, const char *message)
 {
-	struct launch_totals *t = ctx;
+	struct vm_table_totals *t = ctx;
 	t->refused++;
 	pr_err("config line %u: %s; that VM is skipped", line, message);
 }
@@ -150,7 +148,7 @@ static void report_config_error(void *ctx, unsigned line, const char *message)
 /* With a configuration file (a module whose string is "config"): its "vm"
  * lines name the kernel and modules by their module names. */
 static void launch_from_config_file(const struct boot_info *bi, const struct mb2_module *config,
-				    struct launch_totals *t)
+				    struct vm_table_totals *t)
 {
 	static struct vm_config cfgs[64]; /* VMs run one after another: many may be listed */
 	unsigned n = vm_config_parse_file(phys_to_virt(config->start), config->end - config->start,
@@ -244,7 +242,7 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	if (!vmx_enable())
 		machine_stop(MACHINE_EXIT_NO_VMX);
 
-	struct launch_totals t = { 0 };
+	struct vm_table_totals t = { 0 };
 	const struct mb2_module *config = find_module(&bi, "config");
 	if (config)
 		launch_from_config_file(&bi, config, &t);
