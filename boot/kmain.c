@@ -9,7 +9,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/config.h"
-#include "vm/vm_create.h"
+#include "vm/vm_table.h"
 #include "vmx/vmx.h"
 
 #define HV_BANNER "TextbookHV 0.1 - a bare-metal VT-x hypervisor"
@@ -42,9 +42,13 @@ static void print_boot_info(const struct boot_info *bi)
 /* Set by selftest=host-fault: raise a host exception after boot so the tests
  * can check the exception dump. */
 static bool selftest_host_fault;
+/* shell=yes: after the last VM the hypervisor shell keeps the console
+ * instead of powering off (docs/console-and-shell.md). */
+static bool shell_stay;
 
 /* Hypervisor options on the Multiboot2 command line:
  *   loglevel=error|warn|info|debug
+ *   shell=yes|no          (stay in the hypervisor shell after the last VM; no)
  *   selftest=host-fault   (tests only: prove the host exception path) */
 static void parse_cmdline(const char *s)
 {
@@ -58,6 +62,10 @@ static void parse_cmdline(const char *s)
 		if (len > 9 && strncmp(tok, "loglevel=", 9) == 0) {
 			if (!log_level_parse(tok + 9, len - 9, &log_threshold))
 				pr_warn("command line: unknown log level '%.*s'", (int)(len - 9), tok + 9);
+		} else if (len == 9 && strncmp(tok, "shell=yes", 9) == 0) {
+			shell_stay = true;
+		} else if (len == 8 && strncmp(tok, "shell=no", 8) == 0) {
+			shell_stay = false;
 		} else if (len == 19 && strncmp(tok, "selftest=host-fault", 19) == 0) {
 			selftest_host_fault = true;
 		} else if (len) {
@@ -95,28 +103,17 @@ static const struct mb2_module *find_module(const struct boot_info *bi, const ch
 	return NULL;
 }
 
-struct launch_totals {
-	unsigned ran, failed, refused;
-};
-
+/* Into the VM table (vm/vm_table.c), which runs the VMs in this order. */
 static void launch(const struct vm_config *cfg, const struct guest_boot_params *boot,
-		   const struct vm_disk_params *disk, struct launch_totals *t)
+		   const struct vm_disk_params *disk, struct vm_table_totals *t)
 {
-	struct vm *vm = vm_create(cfg, boot, disk);
-	if (!vm) {
+	if (!vm_table_define(cfg, boot, disk))
 		t->refused++;
-		return;
-	}
-	t->ran++;
-	if (!vm_run(vm))
-		t->failed++;
-	vm_report(vm);
-	vm_destroy(vm);
 }
 
 /* Without a configuration file: every module is a guest kernel with its VM
  * settings in its string. */
-static void launch_from_module_strings(const struct boot_info *bi, struct launch_totals *t)
+static void launch_from_module_strings(const struct boot_info *bi, struct vm_table_totals *t)
 {
 	for (unsigned i = 0; i < bi->module_count; i++) {
 		const struct mb2_module *m = &bi->modules[i];
@@ -143,7 +140,7 @@ static void launch_from_module_strings(const struct boot_info *bi, struct launch
 
 static void report_config_error(void *ctx, unsigned line, const char *message)
 {
-	struct launch_totals *t = ctx;
+	struct vm_table_totals *t = ctx;
 	t->refused++;
 	pr_err("config line %u: %s; that VM is skipped", line, message);
 }
@@ -151,7 +148,7 @@ static void report_config_error(void *ctx, unsigned line, const char *message)
 /* With a configuration file (a module whose string is "config"): its "vm"
  * lines name the kernel and modules by their module names. */
 static void launch_from_config_file(const struct boot_info *bi, const struct mb2_module *config,
-				    struct launch_totals *t)
+				    struct vm_table_totals *t)
 {
 	static struct vm_config cfgs[64]; /* VMs run one after another: many may be listed */
 	unsigned n = vm_config_parse_file(phys_to_virt(config->start), config->end - config->start,
@@ -245,12 +242,13 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	if (!vmx_enable())
 		machine_stop(MACHINE_EXIT_NO_VMX);
 
-	struct launch_totals t = { 0 };
+	struct vm_table_totals t = { 0 };
 	const struct mb2_module *config = find_module(&bi, "config");
 	if (config)
 		launch_from_config_file(&bi, config, &t);
 	else
 		launch_from_module_strings(&bi, &t);
+	vm_table_run(shell_stay, &t);
 	unsigned ran = t.ran, failed = t.failed, refused = t.refused;
 	if (bi.module_count == 0)
 		pr_warn("no guest modules were given: nothing to run");

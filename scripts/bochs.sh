@@ -8,7 +8,14 @@ set -eu
 iso=$1; out=$2; timeout_s=${3:-120}; cpus=${4:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
+# COM1 goes to SERIAL_OUT. With BOCHS_COM1_SOCKET=HOST:PORT, Bochs connects COM1 to that TCP socket,
+# both ways (mode=socket-client): a test driver listening there types to the
+# hypervisor and writes SERIAL_OUT itself (tests/tools/serial_driver.py).
+if [ -n "${BOCHS_COM1_SOCKET:-}" ]; then
+	com1="com1: enabled=1, mode=socket-client, dev=$BOCHS_COM1_SOCKET"
+else
+	com1="com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
+fi
 cat > "$work/bochsrc" <<EOC
 megs: ${BOCHS_MEGS:-256}
 cpu: model=corei7_skylake_x, count=$cpus, ips=200000000, reset_on_triple_fault=0
@@ -27,7 +34,7 @@ info: action=ignore
 debug: action=ignore
 EOC
 echo c > "$work/rc"
-: > "$out"
+[ -n "${BOCHS_COM1_SOCKET:-}" ] || : > "$out"
 # The debugger build stops at a prompt: -rc feeds it "c"ontinue.
 SDL_VIDEODRIVER=dummy timeout "$timeout_s" bochs -q -f "$work/bochsrc" -rc "$work/rc" \
 	</dev/null >"$work/stdout" 2>&1 || true

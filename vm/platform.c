@@ -99,10 +99,22 @@ static void kbc_reset(void *ctx)
 }
 
 /* --- the console: the physical serial port's input goes to the VM that
- * runs (VMs run one at a time for now) --- */
+ * runs, or through the router of vm/console.c once one is installed (the
+ * VM table does: docs/console-and-shell.md) --- */
+
+static void (*console_router)(void);
+
+void platform_console_route(void (*poll)(void))
+{
+	console_router = poll;
+}
 
 void platform_console_poll(struct vm *vm)
 {
+	if (console_router) {
+		console_router();
+		return;
+	}
 	while (uart16550_rx_space(&vm->com1) && serial_rx_ready())
 		uart16550_receive(&vm->com1, serial_getc());
 }

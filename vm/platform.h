@@ -59,8 +59,11 @@ void platform_reset(struct vm *vm, int64_t wall_clock);
 /* Let the device timers catch up with the guest's time, then the earliest
  * next deadline (guest TSC) or VCLOCK_NEVER. */
 void platform_update(struct vm *vm);
-/* Move bytes typed on the physical console into the VM's COM1. */
+/* Move bytes typed on the physical console into the VM's COM1; with a
+ * router installed, hand them to it (it picks the VM or the shell). Called
+ * from the run loop and from the guest's COM1 reads. */
 void platform_console_poll(struct vm *vm);
+void platform_console_route(void (*poll)(void));
 /* COM1 would interrupt the guest when a byte arrives. */
 bool platform_console_can_wake(const struct vm *vm);
 /* Guest TSC now. */

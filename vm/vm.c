@@ -168,7 +168,9 @@ bool vm_reset(struct vm *vm)
 	 * vCPU back to their power-on state. (Disks, when they come, keep
 	 * their contents.) */
 	vm->resets++;
-	pr_info("VM %s: reset requested by the guest (reset #%u)", vm->name, vm->resets);
+	pr_info("VM %s: reset requested by %s (reset #%u)", vm->name,
+		vm->reset_by_shell ? "the hypervisor shell" : "the guest", vm->resets);
+	vm->reset_by_shell = false;
 	memset(vm->mem.hva, 0, (size_t)vm->mem.size);
 	struct guest_boot gb;
 	const char *err = load_guest(vm, &gb);

@@ -130,6 +130,7 @@ struct vm {
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */
 	bool timers_dirty;       /* a device was touched: deadlines may have moved */
 	bool reset_requested;
+	bool reset_by_shell;     /* the hypervisor shell asked for it, not the guest */
 	unsigned triple_faults;    /* guest triple faults so far (each resets the VM, up to a limit) */
 	uint64_t console_last_tsc; /* guest TSC of the last console byte (stall reports) */
 	uint64_t stall_reported_tsc;

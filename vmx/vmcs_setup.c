@@ -11,6 +11,7 @@
 #include "lib/string.h"
 #include "vm/vm.h"
 #include "vmx/apicv.h"
+#include "vmx/exit.h"
 
 /* Guest-visible CR bits the hypervisor owns: the guest/host mask sends
  * writes to them to us, and reads come from the read shadow (SDM 25.6.6). */
@@ -276,4 +277,43 @@ void vmx_vcpu_release(struct vcpu *v)
 	/* VMCLEAR writes any VMCS data the CPU caches back to memory and makes
 	 * the VMCS inactive; only then may its page be freed. */
 	__asm__ volatile("vmclear %0" ::"m"(v->vmcs_pa) : "cc", "memory");
+}
+
+/* Call fn with v's VMCS current, then make the VMCS that was current before
+ * current again (VMPTRST, VMPTRLD: SDM 31.3). The shell reads a VM's
+ * registers this way, from inside another VM's exit or with no VM running.
+ * False if v has no VMCS yet (it never ran). */
+static bool with_vmcs(struct vcpu *v, void (*fn)(struct vcpu *v))
+{
+	if (!v->vmcs)
+		return false;
+	uint64_t cur = ~0ULL;
+	__asm__ volatile("vmptrst %0" : "=m"(cur) : : "memory");
+	if (cur != v->vmcs_pa)
+		__asm__ volatile("vmptrld %0" : : "m"(v->vmcs_pa) : "cc", "memory");
+	fn(v);
+	if (cur != v->vmcs_pa && cur != ~0ULL)
+		__asm__ volatile("vmptrld %0" : : "m"(cur) : "cc", "memory");
+	return true;
+}
+
+bool vmx_vcpu_dump(struct vcpu *v)
+{
+	return with_vmcs(v, vcpu_dump);
+}
+
+static uint64_t rip_read;
+
+static void read_rip(struct vcpu *v)
+{
+	(void)v;
+	rip_read = vmcs_read(VMCS_GUEST_RIP);
+}
+
+bool vmx_vcpu_rip(struct vcpu *v, uint64_t *rip)
+{
+	if (!with_vmcs(v, read_rip))
+		return false;
+	*rip = rip_read;
+	return true;
 }

@@ -29,6 +29,10 @@ bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e);
 void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid);
 /* VMCLEAR the vCPU's VMCS so its memory may be reused (SDM 25.11.3). */
 void vmx_vcpu_release(struct vcpu *v);
+/* For the shell, whether the vCPU runs or not: print its registers
+ * (vcpu_dump), read its RIP. False if it has no VMCS yet (never ran). */
+bool vmx_vcpu_dump(struct vcpu *v);
+bool vmx_vcpu_rip(struct vcpu *v, uint64_t *rip);
 /* Run a vCPU until its VM stops. */
 void vmx_vcpu_run(struct vcpu *v);
 
