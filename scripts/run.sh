@@ -23,7 +23,12 @@ if [ -z "$reason" ]; then
 fi
 
 echo "make run: using Bochs with VT-x emulation ($reason)"
-echo "make run: Bochs's serial console here is output only (type into the guest with QEMU/KVM); the Linux demo takes a few minutes to boot"
+if [ -t 0 ] && [ -t 1 ] && command -v python3 >/dev/null; then
+	# A terminal: join it to Bochs's COM1 both ways (through a socket).
+	echo "make run: the serial console is this terminal; Ctrl-] ends the session (the Linux demo takes a few minutes to boot in Bochs)"
+	exec python3 scripts/serial_term.py "$iso" "${RUN_TIMEOUT:-3600}"
+fi
+echo "make run: not a terminal: the serial console is shown, output only"
 out=$(mktemp)
 trap 'rm -f "$out"; kill $bochs_pid 2>/dev/null || true' EXIT INT TERM
 scripts/bochs.sh "$iso" "$out" "${RUN_TIMEOUT:-3600}" &
