@@ -43,7 +43,4 @@ for t in tests/scenarios/*.sh; do
 	. "$t"
 done
 
-echo
-if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILED_NAMES"; fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+summary

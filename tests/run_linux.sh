@@ -13,7 +13,4 @@ for t in tests/scenarios/*-linux*.sh; do
 	echo "== scenario $(basename "$t" .sh)"
 	. "$t"
 done
-echo
-if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILED_NAMES"; fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+summary

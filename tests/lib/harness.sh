@@ -50,3 +50,12 @@ guest_checks() {
 mkiso() {
 	if ! scripts/mkiso.sh "$@"; then fail "building $1"; fi
 }
+
+# summary: the runner's last lines, "N passed, M failed" (what CI prints),
+# and the exit status: 0 only if nothing failed.
+summary() {
+	echo
+	if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILED_NAMES"; fi
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
