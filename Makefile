@@ -102,6 +102,8 @@ UNIT_LIB_SRCS += $(wildcard devices/*.c)
 UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/apicv.c vmx/vmcs.c vmx/entry_check.c vmx/mmio.c vm/platform.c \
                               lib/log.c tests/unit/fake_hw.c
 UNIT_EXTRA_test_entry_check := vmx/entry_check.c
+# The ticket lock is also tested under host threads.
+UNIT_EXTRA_test_spinlock := -pthread
 
 $(B)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
