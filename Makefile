@@ -127,7 +127,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -DHV_HOSTED -I. -fsanitize=fuzzer,address,undefi
                 -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
 FUZZ_SRCS    := vm/insn_decode.c vm/page_walk.c vm/guest_mem.c
 FUZZ_TARGET  := $(B)/fuzz/fuzz_decode
-FUZZ_VIRTIO_SRCS   := devices/virtqueue.c devices/virtio_blk.c devices/ramdisk.c vm/guest_mem.c lib/string.c
+FUZZ_VIRTIO_SRCS   := devices/virtqueue.c devices/virtio_blk.c devices/ramdisk.c vm/guest_mem.c lib/string.c lib/printf.c
 FUZZ_VIRTIO_TARGET := $(B)/fuzz/fuzz_virtio
 
 .PHONY: fuzz fuzz-smoke
