@@ -91,7 +91,7 @@ UNIT_CFLAGS := -std=c11 -g -O1 -DHV_HOSTED -I. -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 # Pure sources each unit test links against (see tests/unit/README.md).
-UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c ept/ept.c \
+UNIT_LIB_SRCS := lib/string.c lib/printf.c boot/multiboot2.c arch/x86/pmm.c arch/x86/acpi_host.c ept/ept.c \
                  vm/guest_mem.c vm/elf_loader.c vm/config.c vm/insn_decode.c vm/page_walk.c vm/cpuid_policy.c \
                  vm/guest_boot.c vm/linux_boot.c vm/aml.c vm/acpi.c vm/shell.c vm/console.c vmx/exit_reasons.c vmx/vmx_caps.c tests/unit/host_stubs.c
 # Every device model is pure logic: all of devices/ is unit-testable.
@@ -102,6 +102,8 @@ UNIT_LIB_SRCS += $(wildcard devices/*.c)
 UNIT_EXTRA_test_exit_table := vmx/handlers.c vmx/exit.c vmx/events.c vmx/msr.c vmx/apicv.c vmx/vmcs.c vmx/entry_check.c vmx/mmio.c vm/platform.c \
                               lib/log.c tests/unit/fake_hw.c
 UNIT_EXTRA_test_entry_check := vmx/entry_check.c
+# The ticket lock is also tested under host threads.
+UNIT_EXTRA_test_spinlock := -pthread
 
 $(B)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

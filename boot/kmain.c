@@ -5,6 +5,7 @@
 #include "arch/x86/mm.h"
 #include "arch/x86/power.h"
 #include "arch/x86/serial.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/tsc.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -206,8 +207,8 @@ static void launch_from_config_file(const struct boot_info *bi, const struct mb2
 void kmain(uint32_t magic, uint32_t info_addr);
 void kmain(uint32_t magic, uint32_t info_addr)
 {
+	smp_bsp_early_init(); /* GS base, GDT, TSS: before anything prints */
 	serial_init();
-	gdt_init();
 	idt_init();
 	/* Mask both 8259 PICs: the host takes no interrupts, and a timer
 	 * interrupt left on by the firmware would cause an exit per tick. */
@@ -241,6 +242,7 @@ void kmain(uint32_t magic, uint32_t info_addr)
 		machine_stop(MACHINE_EXIT_NO_VMX);
 	if (!vmx_enable())
 		machine_stop(MACHINE_EXIT_NO_VMX);
+	smp_init(&bi);
 
 	struct vm_table_totals t = { 0 };
 	const struct mb2_module *config = find_module(&bi, "config");

@@ -112,6 +112,7 @@ const char *mb2_parse(const void *info, uint64_t info_addr, struct boot_info *ou
 			if (size < 8 + (type == MB2_TAG_ACPI_OLD ? 20 : 36))
 				return "ACPI RSDP tag is too short";
 			out->rsdp = tag + 8;
+			out->rsdp_len = size - 8;
 			out->rsdp_revision = type == MB2_TAG_ACPI_OLD ? 1 : 2;
 			break;
 		default:

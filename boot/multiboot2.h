@@ -46,6 +46,7 @@ struct boot_info {
 	unsigned mmap_count;
 	uint32_t mem_lower_kib, mem_upper_kib;
 	const void *rsdp;    /* copy of the RSDP inside the tag, or NULL */
+	size_t rsdp_len;     /* bytes of it the tag holds */
 	unsigned rsdp_revision; /* 1 for the old (ACPI 1.0) tag, 2 for the new */
 };
 

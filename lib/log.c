@@ -13,11 +13,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_threshold)
 		return;
+	console_lock(); /* the whole line at once */
 	kprintf("[hv %s] ", level_names[level]);
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);
 	va_end(ap);
 	kprintf("\n");
+	console_unlock();
 }
 
 bool log_level_parse(const char *s, size_t len, enum log_level *out)

@@ -1,5 +1,6 @@
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "lib/spinlock.h"
 
 struct fmt_spec {
 	bool left, zero;
@@ -230,9 +231,37 @@ static void console_sink(void *ctx, char c)
 	console_putc(c);
 }
 
+static struct ticket_lock console_ticket = TICKET_LOCK_INIT;
+static unsigned console_owner = UINT32_MAX; /* CPU holding console_ticket */
+static unsigned console_depth;
+
+void console_lock(void)
+{
+	unsigned me = console_cpu_id();
+	/* Only this CPU ever stores its own id there: if we read it, we hold it. */
+	if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me) {
+		console_depth++;
+		return;
+	}
+	ticket_lock(&console_ticket);
+	__atomic_store_n(&console_owner, me, __ATOMIC_RELAXED);
+	console_depth = 1;
+}
+
+void console_unlock(void)
+{
+	if (--console_depth == 0) {
+		__atomic_store_n(&console_owner, UINT32_MAX, __ATOMIC_RELAXED);
+		ticket_unlock(&console_ticket);
+	}
+}
+
 int kvprintf(const char *fmt, va_list ap)
 {
-	return fmt_vformat(console_sink, NULL, fmt, ap);
+	console_lock();
+	int n = fmt_vformat(console_sink, NULL, fmt, ap);
+	console_unlock();
+	return n;
 }
 
 int kprintf(const char *fmt, ...)

@@ -22,5 +22,14 @@ int kvprintf(const char *fmt, va_list ap);
 /* Provided by the platform: arch/x86/serial.c in the hypervisor, the test
  * harness on the host. */
 void console_putc(char c);
+/* Which CPU is printing (the platform's per-CPU index), for the lock. */
+unsigned console_cpu_id(void);
+
+/* The console lock: one CPU prints at a time, so lines from two CPUs never
+ * interleave. kprintf takes it for its text, log_msg for its whole line.
+ * A CPU may take it again while holding it (an exception report printed
+ * from inside a kprintf), so it counts its depth. */
+void console_lock(void);
+void console_unlock(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include "vm/acpi.h"
 #include "arch/x86/cmos.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/exit.h"
@@ -360,7 +361,9 @@ bool vm_run(struct vm *vm)
 	}
 	pr_info("VM %s: starting at 0x%llx in %s mode", vm->name, (unsigned long long)vm->entry.rip,
 		vm->entry.mode == GUEST_MODE_LONG64 ? "64-bit" : "32-bit protected");
+	this_cpu()->current_vcpu = &vm->vcpu;
 	vmx_vcpu_run(&vm->vcpu);
+	this_cpu()->current_vcpu = NULL;
 	return !vm->failed;
 }
 

@@ -6,6 +6,7 @@
 #include "vmx/msr.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -131,7 +132,9 @@ static void setup_host_state(void)
 	vmcs_write(VMCS_HOST_GS_SELECTOR, 0);
 	vmcs_write(VMCS_HOST_TR_SELECTOR, HOST_TR); /* must not be 0 (SDM 27.2.3) */
 	vmcs_write(VMCS_HOST_FS_BASE, 0);
-	vmcs_write(VMCS_HOST_GS_BASE, 0);
+	/* GS base is how the host finds its struct cpu (arch/x86/percpu.h):
+	 * a VM exit loads it from here (SDM 28.5.2). This CPU runs the vCPU. */
+	vmcs_write(VMCS_HOST_GS_BASE, (uint64_t)(uintptr_t)this_cpu());
 	vmcs_write(VMCS_HOST_TR_BASE, host_tss_base());
 	vmcs_write(VMCS_HOST_GDTR_BASE, gdtr.base);
 	vmcs_write(VMCS_HOST_IDTR_BASE, idtr.base);

@@ -2,11 +2,9 @@
 #include "vmx/vmcs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/mm.h"
+#include "arch/x86/percpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
-
-/* VMXON region: one 4 KiB-aligned page starting with the revision ID (SDM 25.11.5). */
-static uint8_t vmxon_region[4096] ALIGNED(4096);
 
 static void print_feature(const char *name, bool present)
 {
@@ -152,16 +150,54 @@ bool vmx_enable(void)
 	write_cr0(vmx_apply_fixed(read_cr0(), vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1));
 	write_cr4(vmx_apply_fixed(read_cr4() | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1));
 
-	memset(vmxon_region, 0, sizeof(vmxon_region));
-	memcpy(vmxon_region, &vmx_caps.revision_id, 4);
-	uint64_t pa = virt_to_phys(vmxon_region);
+	/* VMXON region: one 4 KiB-aligned page per CPU, starting with the
+	 * revision ID (SDM 25.11.5); a CPU's region is its own while it is in
+	 * VMX operation (24.11.5 asks software not to touch it). */
+	struct cpu *c = this_cpu();
+	if (!c->vmxon_region && !(c->vmxon_region = page_alloc(1, PAGE_SIZE))) {
+		pr_err("CPU %u: no memory for a VMXON region", c->index);
+		return false;
+	}
+	memset(c->vmxon_region, 0, PAGE_SIZE);
+	memcpy(c->vmxon_region, &vmx_caps.revision_id, 4);
+	uint64_t pa = virt_to_phys(c->vmxon_region);
 	bool fail;
 	__asm__ volatile("vmxon %1" : "=@ccbe"(fail) : "m"(pa) : "cc", "memory");
 	if (fail) {
-		pr_err("VMXON failed (CR0 0x%llx, CR4 0x%llx)", (unsigned long long)read_cr0(),
-		       (unsigned long long)read_cr4());
+		pr_err("CPU %u: VMXON failed (CR0 0x%llx, CR4 0x%llx)", c->index,
+		       (unsigned long long)read_cr0(), (unsigned long long)read_cr4());
 		return false;
 	}
-	pr_info("VMX root operation entered (VMXON region at 0x%llx)", (unsigned long long)pa);
+	if (c->index == 0)
+		pr_info("VMX root operation entered (VMXON region at 0x%llx)", (unsigned long long)pa);
+	else
+		pr_debug("CPU %u: VMX root operation entered (VMXON region at 0x%llx)", c->index,
+			 (unsigned long long)pa);
 	return true;
+}
+
+const char *vmx_enable_ap(void)
+{
+	struct cpuid_regs r;
+	cpuid_count(1, 0, &r);
+	uint64_t fc = (r.ecx & (CPUID_1_ECX_VMX | CPUID_1_ECX_SMX)) ? rdmsr(MSR_IA32_FEATURE_CONTROL) : 0;
+	switch (vmx_feature_verdict(r.ecx, fc)) {
+	case VMX_VERDICT_NO_VMX:
+		return "it does not report VMX (CPUID.1:ECX.VMX = 0)";
+	case VMX_VERDICT_LOCKED_OFF:
+		return "its IA32_FEATURE_CONTROL is locked with VMX off";
+	case VMX_VERDICT_ENABLE_AND_LOCK:
+		/* Each logical processor has its own IA32_FEATURE_CONTROL (SDM 24.7). */
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
+		break;
+	case VMX_VERDICT_OK:
+		break;
+	}
+	/* One vmx_caps for all CPUs: they must agree on the VMCS revision. */
+	if ((uint32_t)(rdmsr(MSR_IA32_VMX_BASIC) & 0x7fffffff) != vmx_caps.revision_id)
+		return "its VMCS revision differs from the boot CPU's";
+	if (!vmx_enable())
+		return "VMXON failed";
+	return NULL;
 }

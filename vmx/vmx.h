@@ -19,8 +19,13 @@ enum vmx_support {
  * firmware left it unlocked), read the capability MSRs, print the features,
  * and say in one line what is missing when something is. */
 enum vmx_support vmx_probe(void);
-/* VMXON on this CPU. */
+/* VMXON on this CPU, with its own VMXON region (this_cpu()->vmxon_region,
+ * allocated here if the caller left it NULL). */
 bool vmx_enable(void);
+/* On an AP, after the BSP's vmx_probe: check this CPU's CPUID and
+ * IA32_FEATURE_CONTROL (per logical processor), that its VMCS revision is
+ * the BSP's, and VMXON. NULL, or what went wrong. */
+const char *vmx_enable_ap(void);
 
 /* Build the VMCS of a vCPU for a guest entered in 32-bit protected mode with
  * paging off (the Multiboot state) at rip, with eax/ebx as given. */

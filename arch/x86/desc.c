@@ -1,22 +1,10 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/power.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
-struct PACKED tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-};
-
-static struct tss64 host_tss;
-static uint8_t ist_stack[2][8192] ALIGNED(16);
-static uint64_t host_gdt[5] ALIGNED(16);
 
 struct PACKED idt_gate {
 	uint16_t offset_lo, selector;
@@ -27,29 +15,35 @@ struct PACKED idt_gate {
 static struct idt_gate host_idt[256] ALIGNED(16);
 
 extern const uint64_t isr_stub_table[32];
+extern const char isr_wake[], isr_spurious[];
 
 uint64_t host_tss_base(void)
 {
-	return (uint64_t)(uintptr_t)&host_tss;
+	return (uint64_t)(uintptr_t)&this_cpu()->tss;
 }
 
-void gdt_init(void)
+/* Each CPU has its own GDT and TSS: LTR marks the TSS descriptor busy, and
+ * a second LTR of a busy descriptor faults (SDM Vol. 3A 8.2.4), so CPUs
+ * cannot share one. The selectors are the same on every CPU. */
+void gdt_init(struct cpu *c, void *ist_df_top, void *ist_nmi_top)
 {
-	uint64_t base = host_tss_base(), limit = sizeof(host_tss) - 1;
+	uint64_t base = (uint64_t)(uintptr_t)&c->tss, limit = sizeof(c->tss) - 1;
+	uint64_t *gdt = c->gdt;
 
-	host_tss.ist[0] = (uint64_t)(uintptr_t)(ist_stack[0] + sizeof(ist_stack[0]));
-	host_tss.ist[1] = (uint64_t)(uintptr_t)(ist_stack[1] + sizeof(ist_stack[1]));
-	host_tss.iomap_base = sizeof(host_tss); /* no I/O permission bitmap */
+	memset(&c->tss, 0, sizeof(c->tss));
+	c->tss.ist[0] = (uint64_t)(uintptr_t)ist_df_top;
+	c->tss.ist[1] = (uint64_t)(uintptr_t)ist_nmi_top;
+	c->tss.iomap_base = sizeof(c->tss); /* no I/O permission bitmap */
 
-	host_gdt[0] = 0;
-	host_gdt[1] = 0x00af9a000000ffffULL; /* HOST_CS: 64-bit code */
-	host_gdt[2] = 0x00cf92000000ffffULL; /* HOST_DS */
+	gdt[0] = 0;
+	gdt[1] = 0x00af9a000000ffffULL; /* HOST_CS: 64-bit code */
+	gdt[2] = 0x00cf92000000ffffULL; /* HOST_DS */
 	/* HOST_TR: 64-bit available TSS, a 16-byte system descriptor. */
-	host_gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
-		      (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-	host_gdt[4] = base >> 32;
+	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+		 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[4] = base >> 32;
 
-	struct descriptor_table_ptr p = { sizeof(host_gdt) - 1, (uint64_t)(uintptr_t)host_gdt };
+	struct descriptor_table_ptr p = { sizeof(c->gdt) - 1, (uint64_t)(uintptr_t)gdt };
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -66,20 +60,34 @@ void gdt_init(void)
 			 : "rax", "memory");
 }
 
+static void set_gate(unsigned v, uint64_t off, uint8_t ist)
+{
+	host_idt[v] = (struct idt_gate){
+		.offset_lo = (uint16_t)off,
+		.selector = HOST_CS,
+		.ist = ist,
+		.type_attr = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
+		.offset_mid = (uint16_t)(off >> 16),
+		.offset_hi = (uint32_t)(off >> 32),
+	};
+}
+
 void idt_init(void)
 {
-	for (unsigned v = 0; v < 32; v++) {
-		uint64_t off = isr_stub_table[v];
-		host_idt[v] = (struct idt_gate){
-			.offset_lo = (uint16_t)off,
-			.selector = HOST_CS,
-			/* NMI and #DF on their own stacks: the current one may be bad. */
-			.ist = v == EXC_DF ? 1 : v == EXC_NMI ? 2 : 0,
-			.type_attr = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
-			.offset_mid = (uint16_t)(off >> 16),
-			.offset_hi = (uint32_t)(off >> 32),
-		};
-	}
+	/* NMI and #DF on their own stacks: the current one may be bad. */
+	for (unsigned v = 0; v < 32; v++)
+		set_gate(v, isr_stub_table[v], v == EXC_DF ? 1 : v == EXC_NMI ? 2 : 0);
+	/* Only parked APs take interrupts (IF=1 around their HLT): the wake IPI
+	 * and the local APIC's spurious vector. Every other vector is absent,
+	 * so a stray one faults (#GP) and is reported. */
+	set_gate(HOST_WAKE_VECTOR, (uint64_t)(uintptr_t)isr_wake, 0);
+	set_gate(HOST_SPURIOUS_VECTOR, (uint64_t)(uintptr_t)isr_spurious, 0);
+	idt_load();
+}
+
+/* One IDT for all CPUs: it is only read. */
+void idt_load(void)
+{
 	struct descriptor_table_ptr p = { sizeof(host_idt) - 1, (uint64_t)(uintptr_t)host_idt };
 	__asm__ volatile("lidt %0" ::"m"(p));
 }
@@ -101,8 +109,8 @@ void exception_handler(struct trap_frame *f)
 {
 	const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector]
 									 : "reserved vector";
-	kprintf("\n[hv PANIC] host exception %llu (%s), error code 0x%llx\n",
-		(unsigned long long)f->vector, name, (unsigned long long)f->error_code);
+	kprintf("\n[hv PANIC] host exception %llu (%s) on CPU %u, error code 0x%llx\n",
+		(unsigned long long)f->vector, name, this_cpu()->index, (unsigned long long)f->error_code);
 	kprintf("  RIP %016llx  CS %04llx  RFLAGS %016llx\n", (unsigned long long)f->rip,
 		(unsigned long long)f->cs, (unsigned long long)f->rflags);
 	kprintf("  RSP %016llx  SS %04llx  CR2 %016llx\n", (unsigned long long)f->rsp,

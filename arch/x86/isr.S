@@ -72,6 +72,43 @@ isr_common:
 	hlt
 	jmp 1b
 
+/* HOST_WAKE_VECTOR: the IPI that wakes a parked CPU from HLT. Its only job
+ * is to end the HLT; the EOI lets the next one in (SDM Vol. 3A 11.8.5). The
+ * C function may clobber the caller-saved registers: save them. */
+	.globl isr_wake
+isr_wake:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	movq %rsp, %rax
+	andq $-16, %rsp
+	pushq %rax
+	pushq %rax                      /* keep the 16-byte alignment for the call */
+	call lapic_host_eoi
+	popq %rax
+	popq %rsp
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+
+/* The spurious-interrupt vector takes no EOI (SDM Vol. 3A 11.9). */
+	.globl isr_spurious
+isr_spurious:
+	iretq
+
 	.section .rodata
 	.balign 8
 	.globl isr_stub_table

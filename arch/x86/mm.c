@@ -1,12 +1,15 @@
 #include "arch/x86/mm.h"
 #include "arch/x86/pmm.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 
 extern char __hv_start[], __hv_end[];
 
 static uint64_t pmm_bitmap[HOST_MAPPED_LIMIT / PAGE_SIZE / 64];
 static struct pmm host_pmm;
+/* Any CPU may allocate: the bitmap and free count change under this lock. */
+static struct ticket_lock pmm_lock = TICKET_LOCK_INIT;
 
 void mm_init(const struct boot_info *bi)
 {
@@ -19,7 +22,9 @@ void mm_init(const struct boot_info *bi)
 
 void *page_alloc(uint64_t npages, uint64_t align)
 {
+	ticket_lock(&pmm_lock);
 	uint64_t pa = pmm_alloc(&host_pmm, npages, align);
+	ticket_unlock(&pmm_lock);
 	if (!pa)
 		return NULL;
 	void *p = phys_to_virt(pa);
@@ -29,7 +34,9 @@ void *page_alloc(uint64_t npages, uint64_t align)
 
 void page_free(void *p, uint64_t npages)
 {
+	ticket_lock(&pmm_lock);
 	pmm_free(&host_pmm, virt_to_phys(p), npages);
+	ticket_unlock(&pmm_lock);
 }
 
 uint64_t mm_free_pages(void)

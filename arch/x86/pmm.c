@@ -115,3 +115,21 @@ void pmm_init_from_boot(struct pmm *p, uint64_t *bitmap, uint64_t limit,
 	for (unsigned i = 0; i < bi->module_count; i++)
 		pmm_reserve_range(p, bi->modules[i].start, bi->modules[i].end - bi->modules[i].start);
 }
+
+bool boot_range_is_free_ram(const struct boot_info *bi, uint64_t base, uint64_t len)
+{
+	bool inside = false;
+	for (unsigned i = 0; i < bi->mmap_count; i++) {
+		const struct mb2_mmap_entry *m = &bi->mmap[i];
+		if (m->type == MB2_MEMORY_AVAILABLE)
+			inside |= range_within(base, len, m->base, m->length);
+		else if (ranges_overlap(base, len, m->base, m->length))
+			return false;
+	}
+	if (!inside || ranges_overlap(base, len, bi->info_addr, bi->info_size))
+		return false;
+	for (unsigned i = 0; i < bi->module_count; i++)
+		if (ranges_overlap(base, len, bi->modules[i].start, bi->modules[i].end - bi->modules[i].start))
+			return false;
+	return true;
+}

@@ -32,4 +32,9 @@ bool pmm_page_is_free(const struct pmm *p, uint64_t addr);
 void pmm_init_from_boot(struct pmm *p, uint64_t *bitmap, uint64_t limit,
 			const struct boot_info *bi, uint64_t image_start, uint64_t image_end);
 
+/* [base, base+len) lies wholly inside one range the memory map calls
+ * available, no range calls any of it otherwise, and neither the boot
+ * information nor a module overlaps it: RAM nobody else owns. */
+bool boot_range_is_free_ram(const struct boot_info *bi, uint64_t base, uint64_t len);
+
 #endif

@@ -3,6 +3,7 @@
 #include "arch/x86/serial.h"
 #include "arch/x86/cpu.h"
 #include "lib/printf.h"
+#include "arch/x86/percpu.h"
 
 #define UART_THR 0
 #define UART_IER 1
@@ -55,4 +56,9 @@ uint8_t serial_getc(void)
 void console_putc(char c)
 {
 	serial_putc(c);
+}
+
+unsigned console_cpu_id(void)
+{
+	return this_cpu()->index;
 }

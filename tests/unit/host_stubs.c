@@ -15,6 +15,12 @@ void console_putc(char c)
 	}
 }
 
+/* One thread prints: CPU 0. */
+unsigned console_cpu_id(void)
+{
+	return 0;
+}
+
 /* cmocka reports on stdout and stderr: line-buffer stdout so the two stay in
  * order when tests/run_unit.sh reads both through one pipe. */
 __attribute__((constructor)) static void line_buffer_stdout(void)

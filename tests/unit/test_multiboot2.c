@@ -226,6 +226,7 @@ static void test_full_block_parsed(void **state)
 	assert_true(inside(bi.rsdp, copy, m.len));
 	assert_memory_equal(bi.rsdp, "RSD PTR ", 8);
 	assert_int_equal(bi.rsdp_revision, 1);
+	assert_int_equal(bi.rsdp_len, 20);
 	free(copy);
 }
 
@@ -261,6 +262,7 @@ static void test_acpi_new_rsdp(void **state)
 	mb_finish(&m);
 	assert_null(parse_exact(&m, &bi, &copy));
 	assert_int_equal(bi.rsdp_revision, 2);
+	assert_int_equal(bi.rsdp_len, 36);
 	assert_memory_equal(bi.rsdp, rsdp, sizeof(rsdp));
 	free(copy);
 }

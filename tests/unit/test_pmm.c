@@ -400,10 +400,34 @@ static void test_boot_ranges_kept_out(void **state)
 	assert_int_equal(p.free_pages, LIMIT / PAGE_SIZE - 256 - 1 - 2);
 }
 
+/* The AP trampoline's check: a low page is usable only if available RAM,
+ * wholly inside one available range, and not reserved, the boot
+ * information or a module. */
+static void test_boot_range_is_free_ram(void **state)
+{
+	(void)state;
+	struct boot_info bi;
+	machine_boot_info(&bi);
+	assert_true(boot_range_is_free_ram(&bi, 0x8000, PAGE_SIZE));
+	assert_true(boot_range_is_free_ram(&bi, 0x9e000, PAGE_SIZE));
+	assert_false(boot_range_is_free_ram(&bi, 0x9f000, PAGE_SIZE));    /* runs past 0x9fc00 */
+	assert_false(boot_range_is_free_ram(&bi, 0xf0000, PAGE_SIZE));    /* reserved */
+	assert_false(boot_range_is_free_ram(&bi, 0xa0000, PAGE_SIZE));    /* not in the map */
+	assert_false(boot_range_is_free_ram(&bi, 0x2000000, PAGE_SIZE));  /* the hole */
+	assert_false(boot_range_is_free_ram(&bi, 0x1234000, PAGE_SIZE));  /* bad RAM inside */
+	assert_false(boot_range_is_free_ram(&bi, INFO_ADDR, 1));
+	assert_false(boot_range_is_free_ram(&bi, 0x8ff000, PAGE_SIZE));   /* module a */
+	assert_false(boot_range_is_free_ram(&bi, 0xa00000, PAGE_SIZE));   /* module b */
+	assert_true(boot_range_is_free_ram(&bi, 0xa01000, PAGE_SIZE));
+	bi.info_addr = 0x8800; /* the information block moved into the page */
+	assert_false(boot_range_is_free_ram(&bi, 0x8000, PAGE_SIZE));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot_range_is_free_ram),
 		T(test_free_pages_match_the_map),
 		T(test_specific_pages),
 		T(test_exhaust_single_pages),
