@@ -1,4 +1,5 @@
 #include "vm/elf_loader.h"
+#include "lib/bytes.h"
 #include "lib/string.h"
 
 #define EI_CLASS 4
@@ -19,28 +20,25 @@ struct phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz;
 };
 
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static void read_phdr(const uint8_t *p, bool is64, struct phdr *ph)
 {
 	if (is64) {
-		ph->type = rd32(p);
-		ph->flags = rd32(p + 4);
-		ph->offset = rd64(p + 8);
-		ph->vaddr = rd64(p + 16);
-		ph->paddr = rd64(p + 24);
-		ph->filesz = rd64(p + 32);
-		ph->memsz = rd64(p + 40);
+		ph->type = get_le32(p);
+		ph->flags = get_le32(p + 4);
+		ph->offset = get_le64(p + 8);
+		ph->vaddr = get_le64(p + 16);
+		ph->paddr = get_le64(p + 24);
+		ph->filesz = get_le64(p + 32);
+		ph->memsz = get_le64(p + 40);
 	} else {
-		ph->type = rd32(p);
-		ph->offset = rd32(p + 4);
-		ph->vaddr = rd32(p + 8);
-		ph->paddr = rd32(p + 12);
-		ph->filesz = rd32(p + 16);
-		ph->memsz = rd32(p + 20);
-		ph->flags = rd32(p + 24);
+		ph->type = get_le32(p);
+		ph->offset = get_le32(p + 4);
+		ph->vaddr = get_le32(p + 8);
+		ph->paddr = get_le32(p + 12);
+		ph->filesz = get_le32(p + 16);
+		ph->memsz = get_le32(p + 20);
+		ph->flags = get_le32(p + 24);
 	}
 }
 
@@ -68,16 +66,16 @@ const char *elf_load(const void *image, uint64_t image_size, const struct guest_
 	if (is64 && image_size < 64)
 		return "truncated ELF header";
 
-	uint16_t type = rd16(img + 16), machine = rd16(img + 18);
+	uint16_t type = get_le16(img + 16), machine = get_le16(img + 18);
 	if (type != ET_EXEC)
 		return "not an executable ELF file (ET_EXEC)";
 	if (machine != (is64 ? EM_X86_64 : EM_386))
 		return "ELF machine is not x86";
 
-	uint64_t entry = is64 ? rd64(img + 24) : rd32(img + 24);
-	uint64_t phoff = is64 ? rd64(img + 32) : rd32(img + 28);
-	uint16_t phentsize = is64 ? rd16(img + 54) : rd16(img + 42);
-	uint16_t phnum = is64 ? rd16(img + 56) : rd16(img + 44);
+	uint64_t entry = is64 ? get_le64(img + 24) : get_le32(img + 24);
+	uint64_t phoff = is64 ? get_le64(img + 32) : get_le32(img + 28);
+	uint16_t phentsize = is64 ? get_le16(img + 54) : get_le16(img + 42);
+	uint16_t phnum = is64 ? get_le16(img + 56) : get_le16(img + 44);
 
 	if (phnum == 0)
 		return "no program headers";

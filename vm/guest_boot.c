@@ -1,4 +1,5 @@
 #include "vm/guest_boot.h"
+#include "lib/bytes.h"
 #include "vm/elf_loader.h"
 #include "vm/linux_boot.h"
 #include "vm/acpi.h"
@@ -34,20 +35,6 @@
 #define MB2H_TAG_MODULE_ALIGN 6
 #define MB2H_TAG_OPTIONAL BIT(0)
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-
 const char *guest_kind_name(enum guest_kind k)
 {
 	switch (k) {
@@ -72,9 +59,9 @@ static const char *find_mb1(const uint8_t *img, uint64_t size, bool *found, stru
 	*found = false;
 	uint64_t limit = MIN(size, MB1_SEARCH); /* the header lies wholly in the first 8 KiB */
 	for (uint64_t off = 0; off + 12 <= limit; off += 4) {
-		if (rd32(img + off) != MB1_HEADER_MAGIC)
+		if (get_le32(img + off) != MB1_HEADER_MAGIC)
 			continue;
-		uint32_t flags = rd32(img + off + 4), sum = rd32(img + off + 8);
+		uint32_t flags = get_le32(img + off + 4), sum = get_le32(img + off + 8);
 		if (MB1_HEADER_MAGIC + flags + sum != 0)
 			continue; /* not a header after all */
 		*found = true;
@@ -91,12 +78,12 @@ static const char *find_mb1(const uint8_t *img, uint64_t size, bool *found, stru
 				return "the Multiboot header's address fields are cut off (by the end of "
 				       "the file or of its first 8 KiB)";
 			plan->by_address = true;
-			plan->header_addr = rd32(img + off + 12);
-			plan->load_addr = rd32(img + off + 16);
-			plan->load_end_addr = rd32(img + off + 20);
-			plan->bss_end_addr = rd32(img + off + 24);
+			plan->header_addr = get_le32(img + off + 12);
+			plan->load_addr = get_le32(img + off + 16);
+			plan->load_end_addr = get_le32(img + off + 20);
+			plan->bss_end_addr = get_le32(img + off + 24);
 			plan->has_entry = true;
-			plan->entry_addr = rd32(img + off + 28);
+			plan->entry_addr = get_le32(img + off + 28);
 		}
 		return NULL;
 	}
@@ -116,9 +103,9 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 	*found = false;
 	uint64_t limit = MIN(size, MB2_SEARCH); /* the header lies wholly in the first 32 KiB */
 	for (uint64_t off = 0; off + 16 <= limit; off += 8) {
-		if (rd32(img + off) != MB2_HEADER_MAGIC)
+		if (get_le32(img + off) != MB2_HEADER_MAGIC)
 			continue;
-		uint32_t arch = rd32(img + off + 4), len = rd32(img + off + 8), sum = rd32(img + off + 12);
+		uint32_t arch = get_le32(img + off + 4), len = get_le32(img + off + 8), sum = get_le32(img + off + 12);
 		if (MB2_HEADER_MAGIC + arch + len + sum != 0)
 			continue;
 		*found = true;
@@ -129,8 +116,8 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 		plan->header_offset = off;
 		bool saw_end = false;
 		for (uint64_t t = off + 16; t + 8 <= off + len;) {
-			uint16_t type = rd16(img + t), tflags = rd16(img + t + 2);
-			uint32_t tsize = rd32(img + t + 4);
+			uint16_t type = get_le16(img + t), tflags = get_le16(img + t + 2);
+			uint32_t tsize = get_le32(img + t + 4);
 			bool optional = tflags & MB2H_TAG_OPTIONAL;
 			if (tsize < 8 || tsize > off + len - t)
 				return "a Multiboot2 header tag runs past the header";
@@ -140,7 +127,7 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 				break;
 			case MB2H_TAG_INFO_REQUEST:
 				for (uint32_t i = 8; i + 4 <= tsize; i += 4) {
-					uint32_t want = rd32(img + t + i);
+					uint32_t want = get_le32(img + t + i);
 					if (!mb2_info_supported(want) && !optional) {
 						hv_snprintf(err, errlen,
 							    "the Multiboot2 kernel requires information of "
@@ -154,25 +141,25 @@ static const char *find_mb2(const uint8_t *img, uint64_t size, bool *found, stru
 				if (tsize < 24)
 					return "the Multiboot2 address tag is too short";
 				plan->by_address = true;
-				plan->header_addr = rd32(img + t + 8);
-				plan->load_addr = rd32(img + t + 12);
+				plan->header_addr = get_le32(img + t + 8);
+				plan->load_addr = get_le32(img + t + 12);
 				/* -1: load the file from its beginning (spec 3.1.5). */
 				if (plan->load_addr == 0xffffffffu)
 					plan->load_addr = plan->header_addr - (uint32_t)off;
-				plan->load_end_addr = rd32(img + t + 16);
-				plan->bss_end_addr = rd32(img + t + 20);
+				plan->load_end_addr = get_le32(img + t + 16);
+				plan->bss_end_addr = get_le32(img + t + 20);
 				break;
 			case MB2H_TAG_ENTRY:
 				if (tsize < 12)
 					return "the Multiboot2 entry address tag is too short";
 				plan->has_entry = true;
-				plan->entry_addr = rd32(img + t + 8);
+				plan->entry_addr = get_le32(img + t + 8);
 				break;
 			case MB2H_TAG_CONSOLE:
 				if (tsize < 12)
 					return "the Multiboot2 console flags tag is too short";
 				/* Bit 0: a console described in the information; we describe none. */
-				if ((rd32(img + t + 8) & 1) && !optional)
+				if ((get_le32(img + t + 8) & 1) && !optional)
 					return "the Multiboot2 kernel requires a console described in the boot "
 					       "information, which this hypervisor does not provide";
 				break;

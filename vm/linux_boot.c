@@ -2,53 +2,13 @@
 #include "vm/guest_boot.h"
 #include "lib/printf.h"
 #include "lib/string.h"
-
-static uint8_t rd8(const uint8_t *img, uint64_t off)
-{
-	return img[off];
-}
-
-static uint16_t rd16(const uint8_t *img, uint64_t off)
-{
-	uint16_t v;
-	memcpy(&v, img + off, 2);
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *img, uint64_t off)
-{
-	uint32_t v;
-	memcpy(&v, img + off, 4);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *img, uint64_t off)
-{
-	uint64_t v;
-	memcpy(&v, img + off, 8);
-	return v;
-}
-
-static void wr8(uint8_t *bp, unsigned off, uint8_t v)
-{
-	bp[off] = v;
-}
-
-static void wr32(uint8_t *bp, unsigned off, uint32_t v)
-{
-	memcpy(bp + off, &v, 4);
-}
-
-static void wr64(uint8_t *bp, unsigned off, uint64_t v)
-{
-	memcpy(bp + off, &v, 8);
-}
+#include "lib/bytes.h"
 
 bool linux_is_bzimage(const void *image, uint64_t size)
 {
 	const uint8_t *img = image;
-	return size >= SETUP_HEADER_MAGIC + 4 && rd16(img, SETUP_BOOT_FLAG) == SETUP_BOOT_FLAG_VALUE &&
-	       rd32(img, SETUP_HEADER_MAGIC) == SETUP_MAGIC_HDRS;
+	return size >= SETUP_HEADER_MAGIC + 4 && get_le16(img + SETUP_BOOT_FLAG) == SETUP_BOOT_FLAG_VALUE &&
+	       get_le32(img + SETUP_HEADER_MAGIC) == SETUP_MAGIC_HDRS;
 }
 
 /* The boot GDT: __BOOT_CS is a 64-bit code segment (L=1, D=0), __BOOT_DS a
@@ -94,7 +54,7 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 		return "not a Linux bzImage (no boot flag 0xAA55 and \"HdrS\" header)";
 	if (p->image_size < SETUP_HEADER_END_MAX)
 		return "the bzImage is truncated inside its setup header";
-	uint16_t version = rd16(img, SETUP_VERSION);
+	uint16_t version = get_le16(img + SETUP_VERSION);
 	out->protocol = version;
 	if (version < LINUX_MIN_PROTOCOL) {
 		hv_snprintf(err, sizeof(err),
@@ -102,18 +62,18 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 			    version >> 8, version & 0xff);
 		return err;
 	}
-	if (!(rd8(img, SETUP_LOADFLAGS) & LOADFLAGS_LOADED_HIGH))
+	if (!(img[SETUP_LOADFLAGS] & LOADFLAGS_LOADED_HIGH))
 		return "a zImage (loaded low) is not supported: only bzImages";
-	if (!(rd16(img, SETUP_XLOADFLAGS) & XLF_KERNEL_64))
+	if (!(get_le16(img + SETUP_XLOADFLAGS) & XLF_KERNEL_64))
 		return "the kernel has no 64-bit entry point (a 32-bit kernel?)";
 
 	/* The protected-mode kernel follows the boot sector and setup_sects
 	 * sectors of real-mode setup code (0 means 4, boot.rst "setup_sects"). */
-	uint64_t setup_sects = rd8(img, SETUP_SETUP_SECTS);
+	uint64_t setup_sects = img[SETUP_SETUP_SECTS];
 	if (!setup_sects)
 		setup_sects = 4;
 	uint64_t pm_offset = (setup_sects + 1) * 512;
-	uint64_t pm_size = (uint64_t)rd32(img, SETUP_SYSSIZE) * 16;
+	uint64_t pm_size = (uint64_t)get_le32(img + SETUP_SYSSIZE) * 16;
 	if (!pm_size || pm_offset > p->image_size || pm_size > p->image_size - pm_offset) {
 		hv_snprintf(err, sizeof(err),
 			    "the bzImage is truncated: its header says %llu bytes, the module has %llu",
@@ -124,9 +84,9 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 	/* The kernel decompresses in place and needs init_size bytes from its
 	 * load address (boot.rst "init_size"); a relocatable kernel loaded at
 	 * pref_address does not have to move. */
-	uint64_t init_size = rd32(img, SETUP_INIT_SIZE);
-	uint64_t align = rd32(img, SETUP_KERNEL_ALIGNMENT);
-	uint64_t load = rd64(img, SETUP_PREF_ADDRESS);
+	uint64_t init_size = get_le32(img + SETUP_INIT_SIZE);
+	uint64_t align = get_le32(img + SETUP_KERNEL_ALIGNMENT);
+	uint64_t load = get_le64(img + SETUP_PREF_ADDRESS);
 	if (init_size < pm_size)
 		init_size = pm_size;
 	if (load < MiB(1) || (align && (align & (align - 1))) || (align && load % align))
@@ -143,7 +103,7 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 	/* The initrd goes as high as allowed (boot.rst: "as high as possible
 	 * below initrd_addr_max"), clear of the kernel's decompression room. */
 	if (p->initrd && p->initrd_size) {
-		uint64_t max = (uint64_t)rd32(img, SETUP_INITRD_ADDR_MAX) + 1;
+		uint64_t max = (uint64_t)get_le32(img + SETUP_INITRD_ADDR_MAX) + 1;
 		uint64_t top = MIN(mem->size, max);
 		if (p->initrd_size > top || ((top - p->initrd_size) & ~(uint64_t)(PAGE_SIZE - 1)) < out->load_end) {
 			hv_snprintf(err, sizeof(err),
@@ -157,7 +117,7 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 
 	/* The command line, NUL included, within cmdline_size (protocol 2.06+). */
 	size_t cmdlen = strlen(p->cmdline);
-	uint64_t cmdmax = MIN((uint64_t)rd32(img, SETUP_CMDLINE_SIZE), (uint64_t)LINUX_CMDLINE_MAX - 1);
+	uint64_t cmdmax = MIN((uint64_t)get_le32(img + SETUP_CMDLINE_SIZE), (uint64_t)LINUX_CMDLINE_MAX - 1);
 	if (cmdlen > cmdmax) {
 		hv_snprintf(err, sizeof(err), "the command line is %llu bytes; the kernel takes at most %llu",
 			    (unsigned long long)cmdlen, (unsigned long long)cmdmax);
@@ -167,27 +127,27 @@ const char *linux_boot_prepare(const struct guest_mem *mem, const struct linux_b
 	/* The zero page: zeroed (so the sentinel at 0x1ef is 0 and the kernel
 	 * trusts it), the image's setup header copied in, then our fields. */
 	memset(bp, 0, sizeof(bp));
-	uint64_t hdr_end = SETUP_JUMP + 2 + rd8(img, SETUP_JUMP + 1);
+	uint64_t hdr_end = SETUP_JUMP + 2 + img[SETUP_JUMP + 1];
 	if (hdr_end > SETUP_HEADER_END_MAX)
 		hdr_end = SETUP_HEADER_END_MAX;
 	memcpy(bp + SETUP_HDR_START, img + SETUP_HDR_START, hdr_end - SETUP_HDR_START);
-	wr8(bp, SETUP_TYPE_OF_LOADER, LINUX_TYPE_OF_LOADER);
-	wr32(bp, SETUP_CMD_LINE_PTR, (uint32_t)LINUX_CMDLINE_GPA);
-	wr32(bp, SETUP_RAMDISK_IMAGE, (uint32_t)out->initrd_addr);
-	wr32(bp, SETUP_RAMDISK_SIZE, (uint32_t)out->initrd_size);
-	wr32(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(out->initrd_addr >> 32));
-	wr32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(out->initrd_size >> 32));
-	wr32(bp, BP_EXT_CMD_LINE_PTR, 0);
+	bp[SETUP_TYPE_OF_LOADER] = LINUX_TYPE_OF_LOADER;
+	put_le32(bp + SETUP_CMD_LINE_PTR, (uint32_t)LINUX_CMDLINE_GPA);
+	put_le32(bp + SETUP_RAMDISK_IMAGE, (uint32_t)out->initrd_addr);
+	put_le32(bp + SETUP_RAMDISK_SIZE, (uint32_t)out->initrd_size);
+	put_le32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(out->initrd_addr >> 32));
+	put_le32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)(out->initrd_size >> 32));
+	put_le32(bp + BP_EXT_CMD_LINE_PTR, 0);
 	if (version >= 0x020e && p->rsdp_gpa) /* acpi_rsdp_addr: protocol 2.14 */
-		wr64(bp, BP_ACPI_RSDP_ADDR, p->rsdp_gpa);
+		put_le64(bp + BP_ACPI_RSDP_ADDR, p->rsdp_gpa);
 	struct guest_map_entry map[GUEST_MAP_MAX];
 	unsigned n = guest_memory_map(mem->size, map);
 	for (unsigned i = 0; i < n; i++) {
-		wr64(bp, BP_E820_TABLE + 20 * i, map[i].addr);
-		wr64(bp, BP_E820_TABLE + 20 * i + 8, map[i].len);
-		wr32(bp, BP_E820_TABLE + 20 * i + 16, map[i].type);
+		put_le64(bp + BP_E820_TABLE + 20 * i, map[i].addr);
+		put_le64(bp + BP_E820_TABLE + 20 * i + 8, map[i].len);
+		put_le32(bp + BP_E820_TABLE + 20 * i + 16, map[i].type);
 	}
-	wr8(bp, BP_E820_ENTRIES, (uint8_t)n);
+	bp[BP_E820_ENTRIES] = (uint8_t)n;
 
 	if (!guest_write(mem, load, img + pm_offset, pm_size) ||
 	    (out->initrd_size && !guest_write(mem, out->initrd_addr, p->initrd, out->initrd_size)) ||

@@ -1,5 +1,6 @@
 #include "arch/x86/acpi_host.h"
 #include "lib/string.h"
+#include "lib/bytes.h"
 
 #define RSDP_V1_LEN 20 /* ACPI 1.0 RSDP: up to and including RsdtAddress */
 #define RSDP_V2_LEN 36 /* ACPI 2.0+: Length, XsdtAddress, extended checksum */
@@ -7,20 +8,6 @@
 #define MADT_FIXED_LEN 44 /* header + Local Interrupt Controller Address + Flags */
 /* The RSDT and XSDT are walked entry by entry; a table this big is damage. */
 #define SDT_MAX_LEN MiB(1)
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 /* Every byte of a table, checksum byte included, adds up to 0 (ACPI 5.2.5.3, 5.2.6). */
 static bool checksum_ok(const uint8_t *p, size_t len)
@@ -41,7 +28,7 @@ static const uint8_t *map_sdt(acpi_map_fn map, void *ctx, uint64_t pa, uint32_t 
 		*err = "an ACPI table lies outside readable memory";
 		return NULL;
 	}
-	uint32_t len = rd32(h + 4);
+	uint32_t len = get_le32(h + 4);
 	if (len < SDT_HEADER_LEN || len > SDT_MAX_LEN) {
 		*err = "an ACPI table has a bad Length";
 		return NULL;
@@ -89,8 +76,8 @@ static const char *parse_madt(const uint8_t *t, uint32_t len, struct acpi_host_m
 {
 	if (len < MADT_FIXED_LEN)
 		return "the MADT is shorter than its fixed fields";
-	out->lapic_addr = rd32(t + 36);
-	out->madt_flags = rd32(t + 40);
+	out->lapic_addr = get_le32(t + 36);
+	out->madt_flags = get_le32(t + 40);
 	for (uint32_t off = MADT_FIXED_LEN; off < len;) {
 		if (len - off < 2)
 			return "the MADT ends inside a structure header";
@@ -102,17 +89,17 @@ static const char *parse_madt(const uint8_t *t, uint32_t len, struct acpi_host_m
 		case MADT_TYPE_LOCAL_APIC: /* Table 5.46: UID, APIC ID, Flags */
 			if (elen < 8)
 				return "a MADT Processor Local APIC structure is too short";
-			add_cpu(out, e[3], e[2], rd32(e + 4), false);
+			add_cpu(out, e[3], e[2], get_le32(e + 4), false);
 			break;
 		case MADT_TYPE_LOCAL_X2APIC: /* Table 5.62: reserved, x2APIC ID, Flags, UID */
 			if (elen < 16)
 				return "a MADT Processor Local x2APIC structure is too short";
-			add_cpu(out, rd32(e + 4), rd32(e + 12), rd32(e + 8), true);
+			add_cpu(out, get_le32(e + 4), get_le32(e + 12), get_le32(e + 8), true);
 			break;
 		case MADT_TYPE_LOCAL_APIC_OVERRIDE: /* Table 5.54: 64-bit address */
 			if (elen < 12)
 				return "a MADT Local APIC Address Override structure is too short";
-			out->lapic_addr = rd64(e + 4);
+			out->lapic_addr = get_le64(e + 4);
 			break;
 		default:
 			break; /* IOAPICs, overrides, NMI sources: not needed here */
@@ -135,20 +122,20 @@ const char *acpi_host_find_madt(const void *rsdp_v, size_t rsdp_len, acpi_map_fn
 	if (!checksum_ok(rsdp, RSDP_V1_LEN))
 		return "the RSDP has a bad checksum";
 	uint8_t revision = rsdp[15];
-	uint64_t table_pa = rd32(rsdp + 16);
+	uint64_t table_pa = get_le32(rsdp + 16);
 	unsigned entry_size = 4;
 	const char *sig = "RSDT";
 	if (revision >= 2) {
 		/* Length, XsdtAddress and the extended checksum over Length bytes. */
 		if (rsdp_len < RSDP_V2_LEN)
 			return "the ACPI 2.0 RSDP is too short";
-		uint32_t len = rd32(rsdp + 20);
+		uint32_t len = get_le32(rsdp + 20);
 		if (len < RSDP_V2_LEN || len > rsdp_len)
 			return "the RSDP has a bad Length";
 		if (!checksum_ok(rsdp, len))
 			return "the RSDP has a bad extended checksum";
 		/* An OS uses the XSDT when it is there (ACPI 5.2.5.3, XsdtAddress). */
-		uint64_t xsdt = rd64(rsdp + 24);
+		uint64_t xsdt = get_le64(rsdp + 24);
 		if (xsdt) {
 			table_pa = xsdt;
 			entry_size = 8;
@@ -169,7 +156,7 @@ const char *acpi_host_find_madt(const void *rsdp_v, size_t rsdp_len, acpi_map_fn
 	if ((len - SDT_HEADER_LEN) % entry_size)
 		return "the RSDT/XSDT length is not a whole number of entries";
 	for (uint32_t off = SDT_HEADER_LEN; off < len; off += entry_size) {
-		uint64_t pa = entry_size == 8 ? rd64(sdt + off) : rd32(sdt + off);
+		uint64_t pa = entry_size == 8 ? get_le64(sdt + off) : get_le32(sdt + off);
 		const uint8_t *h = map(ctx, pa, SDT_HEADER_LEN);
 		if (!h || memcmp(h, "APIC", 4) != 0)
 			continue; /* other tables, or an entry pointing nowhere: not ours */
