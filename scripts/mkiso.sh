@@ -2,8 +2,9 @@
 # mkiso.sh OUT.iso HV_CMDLINE [MODULE MODULE_STRING]...
 #   Builds a GRUB2 rescue ISO that boots build/hv.elf with HV_CMDLINE and
 #   passes each MODULE with its MODULE_STRING (e.g. "name=basic mem=32M").
-# mkiso.sh --native OUT.iso KERNEL
-#   Builds an ISO that boots KERNEL (a Multiboot2 test guest) directly.
+# mkiso.sh --native OUT.iso KERNEL [CMDLINE]
+#   Builds an ISO that boots KERNEL (a Multiboot2 test guest) directly,
+#   with CMDLINE as its command line.
 # mkiso.sh --linux OUT.iso BZIMAGE INITRD CMDLINE
 #   Builds an ISO on which GRUB boots a Linux kernel directly (no
 #   hypervisor): the native half of the Linux benchmark (tests/bench.sh).
@@ -30,7 +31,7 @@ cfg="$dir/boot/grub/grub.cfg"
 } > "$cfg"
 if [ $native = 1 ]; then
 	cp "$1" "$dir/boot/kernel.elf"
-	echo "  multiboot2 /boot/kernel.elf" >> "$cfg"
+	echo "  multiboot2 /boot/kernel.elf ${2:-}" >> "$cfg"
 elif [ $native = linux ]; then
 	cp "$1" "$dir/boot/vmlinuz"
 	cp "$2" "$dir/boot/initrd.img"
