@@ -112,8 +112,18 @@ static bool bit_test(const struct lapic *l, unsigned base, unsigned v)
 {
 	return l->page[(base >> 2) + (v / 32) * 4] & (1u << (v % 32));
 }
-static void bit_set(struct lapic *l, unsigned base, unsigned v) { *vec_word(l->page, base, v) |= 1u << (v % 32); }
-static void bit_clear(struct lapic *l, unsigned base, unsigned v) { *vec_word(l->page, base, v) &= ~(1u << (v % 32)); }
+/* Locked read-modify-writes: with APIC virtualization another CPU may be
+ * running this vCPU, and its virtual-interrupt delivery and EOI
+ * virtualization update VIRR and VISR in the same words (SDM Vol. 3C
+ * 30.2.2, 30.1.4) while we set an IRR bit for an IPI. */
+static void bit_set(struct lapic *l, unsigned base, unsigned v)
+{
+	__atomic_fetch_or(vec_word(l->page, base, v), 1u << (v % 32), __ATOMIC_SEQ_CST);
+}
+static void bit_clear(struct lapic *l, unsigned base, unsigned v)
+{
+	__atomic_fetch_and(vec_word(l->page, base, v), ~(1u << (v % 32)), __ATOMIC_SEQ_CST);
+}
 
 static int highest_bit(const struct lapic *l, unsigned base)
 {

@@ -87,9 +87,9 @@ static const char *parse_settings(const char *s, const char *end, struct vm_conf
 			out->mem = ALIGN_UP(m, MiB(2));
 		} else if (key_is(tok, klen, "vcpus")) {
 			uint64_t n;
-			if (!parse_u64(val, vlen, &n, false) || n != 1) {
-				hv_snprintf(errbuf, errlen, "vcpus '%.*s': only 1 vCPU per VM for now", (int)vlen,
-					    val);
+			if (!parse_u64(val, vlen, &n, false) || n < 1 || n > VM_CONFIG_MAX_VCPUS) {
+				hv_snprintf(errbuf, errlen, "vcpus '%.*s' is not a number from 1 to %u", (int)vlen,
+					    val, VM_CONFIG_MAX_VCPUS);
 				return errbuf;
 			}
 			out->vcpus = (unsigned)n;

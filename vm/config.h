@@ -15,6 +15,7 @@
 #define VM_MEM_MAX GiB(2)
 #define VM_CONFIG_NAME_MAX 32
 #define VM_CONFIG_MAX_MODULES 8
+#define VM_CONFIG_MAX_VCPUS 4 /* VM_MAX_VCPUS (vm/vm.h) */
 #define VM_CONFIG_CMDLINE_MAX 256
 
 struct vm_config {

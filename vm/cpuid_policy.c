@@ -43,7 +43,67 @@ static const uint32_t cpuid_zeroed[] = {
 	0x10, /* RDT allocation */
 	0x12, /* SGX */
 	0x14, /* Processor Trace */
+	0x1f, /* V2 extended topology: leaf 0BH describes ours */
 };
+
+/* The VM's topology: one package with one core per vCPU, one thread per
+ * core, APIC ID = vCPU index. The core field of the APIC ID is as many bits
+ * as n vCPUs need (SDM Vol. 3A 9.9.1 "Hierarchical Mapping of Shared
+ * Resources", Vol. 2A CPUID leaves 01H, 04H, 0BH). The host's own topology
+ * (the physical CPUs') means nothing to the guest. */
+static unsigned core_bits(unsigned n)
+{
+	unsigned b = 0;
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+static void apply_topology(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
+			   const struct cpuid_guest_view *g)
+{
+	unsigned n = g->vcpus ? g->vcpus : 1, bits = core_bits(n);
+	switch (leaf) {
+	case 1:
+		/* EBX[23:16]: addressable logical processor IDs in the package;
+		 * EDX bit 28 (HTT) says that field is valid. */
+		r->ebx = (r->ebx & 0xff00ffffu) | ((uint32_t)(1u << bits) << 16);
+		if (n > 1)
+			r->edx |= BIT(28);
+		else
+			r->edx &= ~(uint32_t)BIT(28);
+		break;
+	case 4:
+		/* EAX[31:26]: addressable core IDs - 1; EAX[25:14]: logical
+		 * processors sharing this cache - 1 (one thread per core; the
+		 * last-level cache shared by the package). */
+		if (r->eax & 0x1f) {
+			unsigned level = (r->eax >> 5) & 7;
+			uint32_t sharing = level >= 3 ? (1u << bits) - 1 : 0;
+			r->eax = (r->eax & 0x3fffu) | (sharing << 14) | (((1u << bits) - 1) << 26);
+		}
+		break;
+	case 0xb:
+		/* Level 0: SMT, 1 thread, shift 0; level 1: core, n of them,
+		 * shift `bits`; then an invalid level. EDX: x2APIC ID. */
+		r->edx = g->apic_id;
+		if (subleaf == 0) {
+			r->eax = 0;
+			r->ebx = 1;
+			r->ecx = (1u << 8) | subleaf;
+		} else if (subleaf == 1) {
+			r->eax = bits;
+			r->ebx = n;
+			r->ecx = (2u << 8) | subleaf;
+		} else {
+			r->eax = r->ebx = 0;
+			r->ecx = subleaf & 0xff;
+		}
+		break;
+	default:
+		break;
+	}
+}
 
 static uint32_t *reg(struct cpuid_regs *r, uint8_t which)
 {
@@ -98,6 +158,8 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r,
 		for (size_t i = 0; i < ARRAY_SIZE(cpuid_hidden); i++)
 			if (cpuid_hidden[i].leaf == leaf && cpuid_hidden[i].subleaf == subleaf)
 				*reg(r, cpuid_hidden[i].reg) &= ~cpuid_hidden[i].bits;
+	if (leaf == 1 || leaf == 4 || leaf == 0xb)
+		apply_topology(leaf, subleaf, r, g);
 	switch (leaf) {
 	case 0:
 		if (r->eax < CPUID_GUEST_MIN_MAX_LEAF)

@@ -24,6 +24,7 @@ struct xsave_component {
 
 struct cpuid_guest_view {
 	unsigned apic_id;
+	unsigned vcpus;       /* the VM's vCPUs: the topology leaves describe them (1 if 0) */
 	bool cr4_osxsave;     /* guest CR4.OSXSAVE, mirrored in CPUID.1:ECX.OSXSAVE */
 	uint32_t host_max_leaf; /* the host's CPUID.0:EAX */
 	uint64_t tsc_hz;      /* the guest TSC rate: leaves 15H, 16H, 0x40000010 */

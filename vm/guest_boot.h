@@ -74,6 +74,7 @@ struct guest_boot_params {
 enum guest_cpu_mode {
 	GUEST_MODE_PROTECTED32, /* Multiboot: flat 32-bit segments, paging off */
 	GUEST_MODE_LONG64,      /* Linux 64-bit entry: identity-mapped 4-level paging */
+	GUEST_MODE_REAL16,      /* an AP after a start-up IPI: real mode at CS:0000 (cs = VV00H) */
 };
 
 struct guest_entry {

@@ -7,6 +7,7 @@
 #include "arch/x86/tsc.h"
 #include "arch/x86/serial.h"
 #include "lib/log.h"
+#include "vm/sched.h"
 
 uint64_t platform_guest_tsc(const struct vm *vm)
 {
@@ -34,19 +35,25 @@ static struct irq_line isa_line(struct vm *vm, unsigned irq)
 	return (struct irq_line){ isa_irq_set, vm, irq };
 }
 
-/* The PIC's INTR output is wired to LINT0 of the (only) local APIC, which
- * passes it on as ExtINT when its LVT says so (virtual-wire mode). */
+/* The PIC's INTR output is wired to LINT0 of the bootstrap processor's
+ * local APIC, which passes it on as ExtINT when its LVT says so
+ * (virtual-wire mode; the other APICs' LINT0 is masked, MP spec 3.6.2.2). */
 static void pic_intr(void *ctx, bool asserted)
 {
 	struct vm *vm = ctx;
-	lapic_set_lint(&vm->vcpu.lapic, 0, asserted);
-	vm->vcpu.events_waiting = true;
+	lapic_set_lint(&vm->vcpus[0].lapic, 0, asserted);
+	vcpu_kick(&vm->vcpus[0]);
 }
 
+/* An interrupt message on the VM's "APIC bus": every local APIC it
+ * addresses takes it (lapic_deliver matches the destination), and each
+ * that got something is kicked by its own ops.kick. */
 static void deliver_to_lapics(struct vm *vm, const struct apic_msg *msg)
 {
-	struct lapic *lapics[1] = { &vm->vcpu.lapic };
-	lapic_deliver(lapics, 1, msg);
+	struct lapic *lapics[VM_MAX_VCPUS];
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		lapics[i] = &vm->vcpus[i].lapic;
+	lapic_deliver(lapics, vm->vcpu_count, msg);
 }
 
 static void ioapic_deliver(void *ctx, const struct apic_msg *msg)
@@ -56,19 +63,19 @@ static void ioapic_deliver(void *ctx, const struct apic_msg *msg)
 
 static void lapic_send_ipi(void *ctx, const struct apic_msg *msg)
 {
-	deliver_to_lapics(ctx, msg);
+	struct vcpu *v = ctx;
+	deliver_to_lapics(v->vm, msg);
 }
 
 static void lapic_eoi_broadcast(void *ctx, uint8_t vector)
 {
-	struct vm *vm = ctx;
-	ioapic_eoi(&vm->ioapic, vector);
+	struct vcpu *v = ctx;
+	ioapic_eoi(&v->vm->ioapic, vector);
 }
 
 static void lapic_kick(void *ctx)
 {
-	struct vm *vm = ctx;
-	vm->vcpu.events_waiting = true;
+	vcpu_kick(ctx);
 }
 
 /* A PCI device's MSI: decode the address/data pair (SDM 11.11) and deliver. */
@@ -111,10 +118,10 @@ void platform_console_route(void (*poll)(void))
 
 void platform_console_poll(struct vm *vm)
 {
-	if (console_router) {
-		console_router();
+	/* With the router, the boot CPU polls between exits with no VM lock
+	 * held (vm/sched.c): the shell may touch any VM. */
+	if (console_router)
 		return;
-	}
 	while (uart16550_rx_space(&vm->com1) && serial_rx_ready())
 		uart16550_receive(&vm->com1, serial_getc());
 }
@@ -225,10 +232,17 @@ static bool lapic_timer_register(uint64_t offset)
 	return offset == 0x320 || offset == 0x380 || offset == 0x3e0;
 }
 
+/* Every vCPU sees its own APIC at the same address (SDM 11.4.1): the page
+ * goes to the APIC of the vCPU whose access exited. */
+static struct lapic *accessing_lapic(struct vm *vm)
+{
+	struct vcpu *v = vcpu_running_here();
+	return v && v->vm == vm ? &v->lapic : &vm->vcpus[0].lapic;
+}
+
 static uint64_t lapic_page_read(void *opaque, uint64_t offset, unsigned size)
 {
-	struct vm *vm = opaque;
-	return lapic_mmio_read(&vm->vcpu.lapic, offset, size);
+	return lapic_mmio_read(accessing_lapic(opaque), offset, size);
 }
 
 static void lapic_page_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
@@ -236,7 +250,7 @@ static void lapic_page_write(void *opaque, uint64_t offset, unsigned size, uint6
 	struct vm *vm = opaque;
 	if (lapic_timer_register(offset))
 		vm->timers_dirty = true;
-	lapic_mmio_write(&vm->vcpu.lapic, offset, size, value);
+	lapic_mmio_write(accessing_lapic(vm), offset, size, value);
 }
 
 static uint64_t pci_mem_read(void *opaque, uint64_t offset, unsigned size)
@@ -308,17 +322,24 @@ static void platform_power_on(struct vm *vm, int64_t wall_clock, bool first_time
 	uart16550_set_irq(&vm->com1, &irq4);
 	uart16550_set_irq(&vm->com2, &irq3);
 
-	struct lapic_config lc = {
-		.apic_id = vm->vcpu.id,
-		.bsp = vm->vcpu.id == 0,
-		.x2apic = true,
-		.clock = &vm->clock,
-		.ops = { lapic_send_ipi, lapic_eoi_broadcast, lapic_kick, vm },
-	};
-	lapic_init(&vm->vcpu.lapic, &lc);
-	/* No firmware runs before the guest: leave the APIC as a BIOS would,
-	 * in virtual-wire mode, so the 8259 reaches the CPU (MP spec 3.6.2.2). */
-	lapic_setup_virtual_wire(&vm->vcpu.lapic);
+	/* APIC ID = vCPU index, as the MADT lists them (vm/acpi.c) and
+	 * CPUID reports them (vm/cpuid_policy.c). */
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct lapic_config lc = {
+			.apic_id = v->id,
+			.bsp = v->id == 0,
+			.x2apic = true,
+			.clock = &vm->clock,
+			.ops = { lapic_send_ipi, lapic_eoi_broadcast, lapic_kick, v },
+		};
+		lapic_init(&v->lapic, &lc);
+	}
+	/* No firmware runs before the guest: leave the BSP's APIC as a BIOS
+	 * would, in virtual-wire mode, so the 8259 reaches the CPU (MP spec
+	 * 3.6.2.2). The APs' APICs stay at their reset state until the OS
+	 * starts them. */
+	lapic_setup_virtual_wire(&vm->vcpus[0].lapic);
 }
 
 void platform_reset(struct vm *vm, int64_t wall_clock)
@@ -377,10 +398,12 @@ void platform_update(struct vm *vm)
 	platform_console_poll(vm);
 	pit_update(&vm->pit);
 	rtc_update(&vm->rtc);
-	lapic_update(&vm->vcpu.lapic);
 	uint64_t d = pit_next_deadline(&vm->pit);
 	d = MIN(d, rtc_next_deadline(&vm->rtc));
-	d = MIN(d, lapic_next_deadline(&vm->vcpu.lapic));
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		lapic_update(&vm->vcpus[i].lapic);
+		d = MIN(d, lapic_next_deadline(&vm->vcpus[i].lapic));
+	}
 	vm->next_deadline = d;
 	vm->timers_dirty = false;
 }
@@ -420,10 +443,12 @@ void vm_print_disk(const struct vm *vm)
 
 void platform_describe(const struct vm *vm)
 {
-	const struct lapic *l = &vm->vcpu.lapic;
-	pr_warn("VM %s:   local APIC: TPR 0x%02x, PPR 0x%02x, deliverable vector %d; %s", vm->name,
-		lapic_get_tpr(l), lapic_get_ppr(l), lapic_pending_vector(l),
-		lapic_next_deadline(l) == VCLOCK_NEVER ? "no timer armed" : "timer armed");
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		const struct lapic *l = &vm->vcpus[i].lapic;
+		pr_warn("VM %s:   vCPU %u local APIC: TPR 0x%02x, PPR 0x%02x, deliverable vector %d; %s",
+			vm->name, i, lapic_get_tpr(l), lapic_get_ppr(l), lapic_pending_vector(l),
+			lapic_next_deadline(l) == VCLOCK_NEVER ? "no timer armed" : "timer armed");
+	}
 	if (!vm->has_disk)
 		return;
 	char line[200];

@@ -15,6 +15,7 @@
 #include "arch/x86/mm.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "vm/sched.h"
 
 static struct vm vms[VM_MAX];
 static unsigned vm_next_id;
@@ -97,9 +98,12 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
 	va_start(ap, fmt);
 	hv_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
-	vm->state = VM_STATE_STOPPED;
+	__atomic_store_n(&vm->state, VM_STATE_STOPPED, __ATOMIC_RELEASE);
 	vm->failed = failed;
 	log_msg(failed ? LOG_ERROR : LOG_INFO, "VM %s stopped: %s", vm->name, vm->stop_reason);
+	/* Its other vCPUs may be in the guest on other CPUs: bring them out,
+	 * so that their CPUs retire them (vm/sched.c). */
+	vm_kick_all(vm);
 }
 
 static bool setup_devices(struct vm *vm)
@@ -129,7 +133,7 @@ static bool setup_devices(struct vm *vm)
 static const char *load_acpi(struct vm *vm, const void **rsdp, uint32_t *rsdp_len, uint64_t *rsdp_gpa)
 {
 	static uint8_t tables[GUEST_ACPI_MAX];
-	struct acpi_config ac = { .base_gpa = GUEST_ACPI_GPA, .vcpus = 1,
+	struct acpi_config ac = { .base_gpa = GUEST_ACPI_GPA, .vcpus = vm->vcpu_count,
 				  .pci_mem_base = PLATFORM_PCI_MEM_BASE, .pci_mem_size = PLATFORM_PCI_MEM_SIZE,
 				  .pci_gsi_base = PLATFORM_PCI_GSI_BASE };
 	size_t n = acpi_build(&ac, tables, sizeof(tables), rsdp_gpa);
@@ -162,6 +166,21 @@ static const char *load_guest(struct vm *vm, struct guest_boot *gb)
 	return guest_boot_prepare(&vm->mem, &p, gb);
 }
 
+/* Before the guest's memory is rewritten, every other vCPU of the VM must
+ * be out of the guest: kick them and wait until each has left VMX non-root
+ * operation. They then wait for the VM lock, which the caller holds, and
+ * see the reset when they get it. */
+static void pause_other_vcpus(struct vm *vm)
+{
+	struct vcpu *self = vcpu_running_here();
+	vm_kick_all(vm);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		while (v != self && __atomic_load_n(&v->mode, __ATOMIC_SEQ_CST) == VCPU_IN_GUEST)
+			cpu_relax();
+	}
+}
+
 bool vm_reset(struct vm *vm)
 {
 	/* Like pressing the reset button, then the loader running again: RAM
@@ -171,6 +190,7 @@ bool vm_reset(struct vm *vm)
 	vm->resets++;
 	pr_info("VM %s: reset requested by %s (reset #%u)", vm->name,
 		vm->reset_by_shell ? "the hypervisor shell" : "the guest", vm->resets);
+	pause_other_vcpus(vm);
 	vm->reset_by_shell = false;
 	memset(vm->mem.hva, 0, (size_t)vm->mem.size);
 	struct guest_boot gb;
@@ -187,16 +207,20 @@ bool vm_reset(struct vm *vm)
 	 * timer interrupt and panicked). */
 	vm->tsc_offset = 0 - rdtsc();
 	platform_reset(vm, host_wall_clock());
-	struct vcpu *v = &vm->vcpu;
-	memset(&v->event, 0, sizeof(v->event));
-	memset(v->pending_irq, 0, sizeof(v->pending_irq));
-	v->pending_nmi = v->events_waiting = false;
-	v->mtf_steps = 0;
-	vm->console_last_tsc = vm->stall_reported_tsc = 0;
-	if (!vmx_vcpu_setup(v, &vm->entry)) {
-		vm_stop(vm, true, "reset failed: its VMCS could not be set up again");
-		return false;
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		memset(&v->event, 0, sizeof(v->event));
+		memset(v->pending_irq, 0, sizeof(v->pending_irq));
+		v->pending_nmi = v->events_waiting = false;
+		v->mtf_steps = 0;
+		v->fpu_valid = false;
 	}
+	vm->console_last_tsc = vm->stall_reported_tsc = 0;
+	/* Each vCPU sets its VMCS up again on its own CPU before its next
+	 * entry (vmx/exit.c): the BSP at the kernel's entry, the APs waiting
+	 * for a SIPI. */
+	vm->reset_generation++;
+	vm_kick_all(vm);
 	return true;
 }
 
@@ -258,8 +282,24 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 		pr_err("VM %s refused: cannot build its EPT", vm->name);
 		goto fail;
 	}
-	vm->vcpu.vm = vm;
-	vm->vcpu.id = 0;
+	vm->vcpu_count = cfg->vcpus ? cfg->vcpus : 1;
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->id = i;
+		v->xcr0 = 1; /* x87 only, the reset value (SDM Vol. 1 13.3) */
+		/* VPID 0 is the host's (SDM 29.1); each vCPU has its own, as
+		 * its TLB entries belong to its own address spaces. Ids are
+		 * never reused, so neither are VPIDs until they wrap. */
+		v->vpid = (uint16_t)((vm->id * VM_MAX_VCPUS + i) % 0xffff + 1);
+		v->fpu = page_alloc(1, PAGE_SIZE);
+		if (!v->fpu) {
+			pr_err("VM %s refused: no memory for vCPU %u's register state", vm->name, i);
+			goto fail;
+		}
+	}
+	/* Not equal to the vCPUs' 0: each sets its VMCS up at its first run. */
+	vm->reset_generation = 1;
 	/* The guest's TSC starts near zero (guest TSC = host TSC + offset). */
 	vm->tsc_offset = 0 - rdtsc();
 	if (!setup_devices(vm) || !platform_init(vm, host_wall_clock())) {
@@ -291,11 +331,9 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 		goto fail;
 	}
 
-	/* VPID 0 is the host's (SDM 29.1); ids are never reused, so neither are
-	 * VPIDs until they wrap past 65535 VMs. */
-	vm->vcpu.vpid = (uint16_t)(vm->id % 0xffff + 1);
-	pr_info("VM %s: %llu MiB RAM at host 0x%llx, EPT %u tables (%llu x 1G, %llu x 2M, %llu x 4K "
-		"leaves)", vm->name, (unsigned long long)(cfg->mem >> 20),
+	pr_info("VM %s: %u vCPU%s, %llu MiB RAM at host 0x%llx, EPT %u tables (%llu x 1G, %llu x 2M, %llu x 4K "
+		"leaves)", vm->name, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s",
+		(unsigned long long)(cfg->mem >> 20),
 		(unsigned long long)vm->ram_hpa, vm->ept.tables, (unsigned long long)vm->ept.leaves[2],
 		(unsigned long long)vm->ept.leaves[1], (unsigned long long)vm->ept.leaves[0]);
 	if (gb.kind == GUEST_KIND_LINUX)
@@ -317,6 +355,9 @@ struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params
 	return vm;
 
 fail:
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		if (vm->vcpus[i].fpu)
+			page_free(vm->vcpus[i].fpu, 1);
 	if (vm->disk_allocated)
 		page_free(vm->disk.data, ALIGN_UP(vm->disk.size, PAGE_SIZE) / PAGE_SIZE);
 	if (vm->ept.pml4_pa)
@@ -331,11 +372,17 @@ void vm_destroy(struct vm *vm)
 	/* Its TLB entries are tagged with its EPTP and VPID: a later VM reusing
 	 * the same table pages invalidates them before its first entry
 	 * (vmx_vcpu_setup). */
-	if (vm->vcpu.vmcs) {
-		vmx_vcpu_release(&vm->vcpu);
-		page_free(vm->vcpu.vmcs, 1);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		/* Retired by its CPU (sched_vm_retired): its VMCS is clear. */
+		if (v->vmcs)
+			page_free(v->vmcs, 1);
+		if (v->fpu)
+			page_free(v->fpu, 1);
 	}
 	ept_destroy(&vm->ept, ept_free_table);
+	if (vm->apic_access_page)
+		page_free(vm->apic_access_page, 1);
 	page_free(vm->mem.hva, vm->mem.size / PAGE_SIZE);
 	if (vm->disk_allocated)
 		page_free(vm->disk.data, ALIGN_UP(vm->disk.size, PAGE_SIZE) / PAGE_SIZE);
@@ -343,28 +390,22 @@ void vm_destroy(struct vm *vm)
 	vm->state = VM_STATE_FREE;
 }
 
-bool vm_run(struct vm *vm)
+void vm_start(struct vm *vm)
 {
 	apicv_decide(vm, vm->apicv_wanted);
-	/* Entered as a boot loader enters that kind of kernel (vm/guest_boot.h). */
-	if (!vmx_vcpu_setup(&vm->vcpu, &vm->entry)) {
-		vm_stop(vm, true, "its VMCS could not be set up");
-		return false;
-	}
-	if (vm->selftest[0]) {
-		if (!vmx_selftest_break(vm->selftest)) {
-			vm_stop(vm, true, "unknown selftest '%s' (known: %s)", vm->selftest,
-				vmx_selftest_names());
-			return false;
-		}
-		pr_warn("VM %s: selftest %s: its VMCS is broken on purpose", vm->name, vm->selftest);
-	}
+	/* Entered as a boot loader enters that kind of kernel (vm/guest_boot.h);
+	 * vCPU 0 sets its VMCS up on its own CPU at its first run. */
 	pr_info("VM %s: starting at 0x%llx in %s mode", vm->name, (unsigned long long)vm->entry.rip,
 		vm->entry.mode == GUEST_MODE_LONG64 ? "64-bit" : "32-bit protected");
-	this_cpu()->current_vcpu = &vm->vcpu;
-	vmx_vcpu_run(&vm->vcpu);
-	this_cpu()->current_vcpu = NULL;
-	return !vm->failed;
+	sched_start_vm(vm);
+}
+
+uint64_t vm_exits(const struct vm *vm)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		n += vm->vcpus[i].exits;
+	return n;
 }
 
 void vm_print_stats(const struct vm *vm)
@@ -384,8 +425,15 @@ void vm_report(const struct vm *vm)
 {
 	vm_print_stats(vm);
 	vm_print_disk(vm);
-	if (vm->failed)
-		vcpu_print_trace(&vm->vcpu);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+		if (vm->vcpu_count > 1)
+			pr_info("VM %s vCPU %u: %llu exits, %llu migrations%s", vm->name, i,
+				(unsigned long long)v->exits, (unsigned long long)v->migrations,
+				v->started ? "" : ", never started");
+		if (vm->failed && v->exits)
+			vcpu_print_trace(v);
+	}
 	if (vm->has_exit_code)
 		pr_info("VM %s finished with exit code %u", vm->name, vm->exit_code);
 	else

@@ -24,9 +24,11 @@
 #include "devices/virtio_mmio.h"
 #include "lib/muldiv.h"
 #include "vmx/exit_reasons.h"
+#include "lib/spinlock.h"
 
 #define VM_NAME_MAX 32
 #define VM_MAX 8 /* VMs that exist at once */
+#define VM_MAX_VCPUS 4 /* vCPUs of one VM (the config key vcpus=) */
 #define VM_CONSOLE_LINE 160
 #define VCPU_TRACE_LEN 32
 
@@ -48,6 +50,13 @@ struct pending_event {
 };
 
 struct vm;
+struct cpu;
+
+/* Where a vCPU is, for the scheduler (vm/sched.c) and for kicks. */
+enum vcpu_mode {
+	VCPU_OUTSIDE_GUEST, /* in the hypervisor, or not on any CPU */
+	VCPU_IN_GUEST,      /* about to enter or in VMX non-root operation */
+};
 
 struct vcpu {
 	/* Saved and restored by vmx/entry.S at offsets from vmx/asm_offsets.c. */
@@ -65,17 +74,41 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t exits;
 
+	/* Scheduling (vm/sched.c, docs/smp.md). home is the CPU whose run
+	 * queue holds the vCPU; its VMCS is active (VMPTRLD) on at most that
+	 * CPU, vmcs_cpu, and moves only after a VMCLEAR there (SDM 25.11.1). */
+	struct cpu *home;
+	struct cpu *vmcs_cpu;     /* the CPU the VMCS was last current on, or NULL (clear) */
+	uint32_t mode;            /* enum vcpu_mode, atomic: kicks read it */
+	uint32_t kicked;          /* atomic: something for this vCPU arrived; the next entry looks */
+	bool wait_for_sipi;       /* an AP after INIT: not entered until a SIPI (SDM Vol. 3A 9.4.4) */
+	bool halted;              /* in the HLT activity state: wakes on an event or a deadline */
+	bool started;             /* its VMCS has been set up for this run of the VM */
+	bool retired;             /* taken off its CPU after its VM stopped: the VMCS is clear */
+	unsigned reset_generation; /* the VM's, when this vCPU's VMCS was last set up */
+	uint64_t slice_end;       /* host TSC at which it should give its CPU to another vCPU */
+	uint64_t run_start;       /* host TSC when it got its CPU */
+	uint32_t kicks_seen;      /* its CPU's kick count when it last looked (wakeup preemption) */
+	uint64_t migrations;      /* moves to another CPU */
+	uint64_t last_migration;  /* host TSC of the last move */
+	uint64_t last_rip;        /* guest RIP at the last exit, for the shell */
+	uint32_t dump_requested;  /* atomic: the shell wants its registers printed by its own CPU */
+	void *fpu;                /* its x87/SSE/AVX state while off the CPU (XSAVE area) */
+	bool fpu_valid;           /* fpu holds its state (else: the INIT state) */
+
 	/* Interrupts waiting for the guest to be interruptible (vmx/events.c):
 	 * external-interrupt vectors 32..255 as a bitmap, and one NMI. */
 	uint64_t pending_irq[4];
 	bool pending_nmi;
 	bool events_waiting;     /* pending_irq or pending_nmi non-empty: the fast check */
 	uint32_t cpu_controls;   /* primary processor-based controls, cached */
+	uint32_t pin_controls;   /* pin-based controls, cached */
 	unsigned mtf_steps;      /* guest instructions left to single-step */
 
 	struct lapic lapic;      /* this vCPU's local APIC (devices/lapic.c); its page is the virtual-APIC page */
 	/* APIC virtualization (vmx/apicv.c), when the VM uses it. */
-	bool apic_access_mapped;     /* EPT maps the APIC-access page at the xAPIC page */
+	bool apic_access_mapped;     /* in xAPIC mode: it counts in vm->apic_access_users */
+	uint32_t ept_flush;          /* atomic: the VM's EPT changed; INVEPT on this vCPU's CPU before entry */
 	uint64_t eoi_exit_bitmap[4]; /* as last written to the VMCS */
 
 	/* Registers VMX does not switch, emulated or loaded for the guest. */
@@ -136,9 +169,18 @@ struct vm {
 	uint64_t stall_reported_tsc;
 	bool apicv;              /* APIC virtualization in use (vmx/apicv.c), decided at the first run */
 	bool apicv_wanted;       /* not turned off by apicv=no */
+	void *apic_access_page;  /* its APIC-access page (vmx/apicv.c), when apicv */
+	unsigned apic_access_users; /* vCPUs in xAPIC mode: EPT maps the page while > 0 */
 	uint16_t pm1_cnt;        /* ACPI PM1a control, as last written */
 	uint16_t pm1_en;         /* ACPI PM1a enable, as last written */
-	struct vcpu vcpu;
+	/* One lock for the VM's devices, its vCPUs' local APICs and its
+	 * statistics: held by a vCPU from its VM exit to its next entry, so
+	 * exit handling and device emulation of one VM never run on two CPUs
+	 * at once. Guest code runs without it. */
+	struct ticket_lock lock;
+	unsigned reset_generation; /* bumped by vm_reset: each vCPU sets up its VMCS again */
+	unsigned vcpu_count;
+	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct guest_entry entry; /* the CPU state the loaded kernel starts in */
 	/* What to load again when the guest resets itself. */
 	const void *kernel_image;
@@ -175,6 +217,14 @@ struct vm {
 	uint64_t exit_count[EXIT_REASON_TABLE_SIZE];
 	uint64_t exit_cycles[EXIT_REASON_TABLE_SIZE];
 };
+
+/* The VM's EPT lost or changed a mapping: every vCPU invalidates what its
+ * CPU may cache for it (INVEPT is per CPU, SDM 29.4.3.4) before it next
+ * enters; the ones in the guest are kicked out first. */
+void vm_ept_changed(struct vm *vm);
+
+/* Exits of all its vCPUs. */
+uint64_t vm_exits(const struct vm *vm);
 
 /* Print the VM's exit counts and cycles per reason. */
 void vm_print_stats(const struct vm *vm);

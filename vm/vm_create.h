@@ -18,8 +18,9 @@ struct vm_disk_params {
 
 struct vm *vm_create(const struct vm_config *cfg, const struct guest_boot_params *boot,
 		     const struct vm_disk_params *disk);
-/* Run the VM's vCPU until the VM stops. False if it failed. */
-bool vm_run(struct vm *vm);
+/* Put its vCPUs on CPUs (vm/sched.c): vCPU 0 starts at the kernel's
+ * entry, the others wait for a start-up IPI. */
+void vm_start(struct vm *vm);
 /* Print how the VM ended and its exit statistics. */
 void vm_report(const struct vm *vm);
 /* The guest asked for a reset: reload it and start over. False if the VM

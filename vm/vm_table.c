@@ -1,9 +1,9 @@
 /* The VM table (vm/vm_table.h) and the glue between the console router and
- * shell (vm/console.c, vm/shell.c, pure) and the VMs. VMs run one after
- * another on this CPU, so "running" is at most one VM, and a shell command
- * typed while it runs executes inside its exit handling, its VMCS current:
- * commands that would need a second VM running at once ("start") queue it
- * instead (docs/console-and-shell.md). */
+ * shell (vm/console.c, vm/shell.c, pure) and the VMs. Every defined VM
+ * starts at once (up to VM_MAX live), its vCPUs spread over the CPUs by the
+ * scheduler (vm/sched.c); the boot CPU also serves the console, and runs
+ * this table's work between its own vCPUs' exits, with no VM lock held: a
+ * shell command may look at or stop any VM (docs/console-and-shell.md). */
 #include "vm/vm_table.h"
 #include "vm/console.h"
 #include "vm/shell.h"
@@ -14,6 +14,8 @@
 #include "arch/x86/serial.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "vm/sched.h"
+#include "arch/x86/percpu.h"
 
 enum def_state {
 	DEF_QUEUED,    /* waits for its turn */
@@ -42,7 +44,6 @@ struct vm_def {
 
 static struct vm_def defs[VM_TABLE_MAX];
 static unsigned def_count;
-static int running = -1; /* index of the running VM */
 static bool keep_stopped, quit_requested;
 static struct console console;
 static struct shell shell;
@@ -94,29 +95,46 @@ static const char *t_name(void *ctx, unsigned i)
 static bool t_live(void *ctx, unsigned i)
 {
 	(void)ctx;
-	return (int)i == running && defs[i].vm->state == VM_STATE_RUNNING;
+	return defs[i].state == DEF_RUNNING && defs[i].vm->state == VM_STATE_RUNNING;
 }
 
+/* The VM's UART is its devices' state: under its lock, as its vCPUs may be
+ * emulating it on other CPUs right now. */
 static unsigned t_room(void *ctx, unsigned i)
 {
 	(void)ctx;
-	return uart16550_rx_space(&defs[i].vm->com1);
+	struct vm *vm = defs[i].vm;
+	ticket_lock(&vm->lock);
+	unsigned n = uart16550_rx_space(&vm->com1);
+	ticket_unlock(&vm->lock);
+	return n;
 }
 
 static void t_to_vm(void *ctx, unsigned i, uint8_t byte)
 {
 	(void)ctx;
-	uart16550_receive(&defs[i].vm->com1, byte);
+	struct vm *vm = defs[i].vm;
+	ticket_lock(&vm->lock);
+	uart16550_receive(&vm->com1, byte);
+	ticket_unlock(&vm->lock);
+	vcpu_kick(&vm->vcpus[0]); /* its interrupt may wake a halted vCPU */
 }
 
 static const struct console_ops console_ops = { NULL, t_count, t_name, t_live, t_room, t_to_vm };
 
 /* --- the shell's commands --- */
 
+/* Commands without a VM name act on the VM with the input focus if it
+ * runs, else on the first running one. */
 static int t_default(void *ctx)
 {
 	(void)ctx;
-	return running;
+	if (!console.shell_focus && console.vm_chosen && t_live(NULL, console.vm))
+		return (int)console.vm;
+	for (unsigned i = 0; i < def_count; i++)
+		if (t_live(NULL, i))
+			return (int)i;
+	return -1;
 }
 
 /* The VM of a command that needs one that exists (running or kept); says
@@ -140,7 +158,7 @@ static void t_vms(void *ctx)
 		char exits[24] = "-", disk[48] = "none";
 		if (d->vm || d->state == DEF_FINISHED)
 			hv_snprintf(exits, sizeof(exits), "%llu",
-				    (unsigned long long)(d->vm ? d->vm->vcpu.exits : d->exits));
+				    (unsigned long long)(d->vm ? vm_exits(d->vm) : d->exits));
 		if (d->vm && d->vm->has_disk)
 			hv_snprintf(disk, sizeof(disk), "%llu bytes%s", (unsigned long long)d->vm->disk.size,
 				    d->vm->disk.read_only ? ", read-only" : "");
@@ -152,21 +170,35 @@ static void t_vms(void *ctx)
 	}
 }
 
+static const char *vcpu_state(const struct vcpu *v)
+{
+	if (v->vm->state != VM_STATE_RUNNING)
+		return "stopped";
+	if (v->wait_for_sipi)
+		return v->started ? "wait-sipi" : "not-started";
+	return v->halted ? "halted" : "running";
+}
+
 static void t_vcpus(void *ctx)
 {
 	(void)ctx;
-	kprintf("  %-16s %-4s %-9s %-18s %s\n", "VM", "vCPU", "state", "RIP", "exits");
+	kprintf("  %-16s %-4s %-11s %-4s %-18s %12s %s\n", "VM", "vCPU", "state", "CPU", "RIP", "exits",
+		"migrations");
 	for (unsigned i = 0; i < def_count; i++) {
 		struct vm *vm = defs[i].vm;
 		if (!vm)
 			continue;
-		uint64_t rip;
-		char ripbuf[24] = "-";
-		if (vmx_vcpu_rip(&vm->vcpu, &rip))
-			hv_snprintf(ripbuf, sizeof(ripbuf), "0x%llx", (unsigned long long)rip);
-		kprintf("  %-16s %-4u %-9s %-18s %llu\n", vm->name, vm->vcpu.id,
-			vm->state == VM_STATE_RUNNING ? "running" : "stopped", ripbuf,
-			(unsigned long long)vm->vcpu.exits);
+		for (unsigned k = 0; k < vm->vcpu_count; k++) {
+			const struct vcpu *v = &vm->vcpus[k];
+			const struct cpu *c = __atomic_load_n(&v->home, __ATOMIC_ACQUIRE);
+			char cpu[8] = "-", rip[24] = "-";
+			if (c)
+				hv_snprintf(cpu, sizeof(cpu), "%u", c->index);
+			if (v->started)
+				hv_snprintf(rip, sizeof(rip), "0x%llx", (unsigned long long)v->last_rip);
+			kprintf("  %-16s %-4u %-11s %-4s %-18s %12llu %llu\n", vm->name, v->id, vcpu_state(v),
+				cpu, rip, (unsigned long long)v->exits, (unsigned long long)v->migrations);
+		}
 	}
 }
 
@@ -176,9 +208,10 @@ static void t_regs(void *ctx, unsigned i)
 	struct vm *vm = need_vm(i);
 	if (!vm)
 		return;
-	kprintf("[hv] VM %s vCPU %u registers:\n", vm->name, vm->vcpu.id);
-	if (!vmx_vcpu_dump(&vm->vcpu))
-		kprintf("shell: VM %s has not run yet\n", vm->name);
+	for (unsigned k = 0; k < vm->vcpu_count; k++) {
+		kprintf("[hv] VM %s vCPU %u registers:\n", vm->name, k);
+		sched_dump_vcpu(&vm->vcpus[k]);
+	}
 }
 
 static void t_exits(void *ctx, unsigned i)
@@ -193,8 +226,10 @@ static void t_trace(void *ctx, unsigned i)
 {
 	(void)ctx;
 	struct vm *vm = need_vm(i);
-	if (vm)
-		vcpu_print_trace(&vm->vcpu);
+	if (!vm)
+		return;
+	for (unsigned k = 0; k < vm->vcpu_count; k++)
+		vcpu_print_trace(&vm->vcpus[k]);
 }
 
 static void t_ept(void *ctx, unsigned i, uint64_t gpa)
@@ -261,15 +296,19 @@ static void t_disk(void *ctx, unsigned i)
 static void t_reset(void *ctx, unsigned i)
 {
 	(void)ctx;
-	if ((int)i != running || defs[i].vm->state != VM_STATE_RUNNING) {
+	if (!t_live(NULL, i)) {
 		kprintf("shell: VM %s is %s, not running (start runs it again)\n", defs[i].cfg.name,
 			def_state_names[defs[i].state]);
 		return;
 	}
-	/* The run loop resets it before its next entry, as for the guest's own
-	 * reset (i8042 0xFE, port 0xCF9). */
-	defs[i].vm->reset_requested = true;
-	defs[i].vm->reset_by_shell = true;
+	/* Its run loop resets it before its next entry, as for the guest's
+	 * own reset (i8042 0xFE, port 0xCF9). */
+	struct vm *vm = defs[i].vm;
+	ticket_lock(&vm->lock);
+	vm->reset_requested = true;
+	vm->reset_by_shell = true;
+	ticket_unlock(&vm->lock);
+	vm_kick_all(vm);
 	kprintf("[hv] VM %s will be reset\n", defs[i].cfg.name);
 }
 
@@ -280,8 +319,11 @@ static void kill_def(unsigned i, const char *why)
 		d->state = DEF_CANCELLED;
 		pr_info("VM %s will not run: %s", d->cfg.name, why);
 	} else if (d->state == DEF_RUNNING && d->vm->state == VM_STATE_RUNNING) {
-		/* The run loop sees the state before its next entry. */
+		/* Under its lock, as its vCPUs may be handling exits; vm_stop
+		 * kicks them out of the guest and their CPUs retire them. */
+		ticket_lock(&d->vm->lock);
 		vm_stop(d->vm, false, "%s", why);
+		ticket_unlock(&d->vm->lock);
 	} else {
 		kprintf("shell: VM %s is %s, not running or queued\n", d->cfg.name,
 			def_state_names[d->state]);
@@ -306,7 +348,7 @@ static void t_start(void *ctx, unsigned i)
 	 * empty disk afresh; a disk image module keeps what was written), after
 	 * the VMs queued before it. */
 	d->state = DEF_QUEUED;
-	pr_info("VM %s queued to start%s", d->cfg.name, running >= 0 ? " when the running VM ends" : "");
+	pr_info("VM %s queued to start", d->cfg.name);
 }
 
 static void t_quit(void *ctx)
@@ -324,9 +366,9 @@ static const struct shell_ops shell_ops = {
 	t_ept, t_mem, t_disk, t_reset, t_kill, t_start, t_quit,
 };
 
-/* The router's poll point: platform_console_poll (the run loop and COM1
- * reads) and the idle shell. A byte stays in the physical UART while the
- * focused VM's FIFO is full. */
+/* The router's poll point, on the boot CPU only, with no VM lock held (the
+ * scheduler calls it between exits and when idle). A byte stays in the
+ * physical UART while the focused VM's FIFO is full. */
 static void console_poll(void)
 {
 	while (serial_rx_ready() && console_ready(&console))
@@ -341,7 +383,7 @@ static void finish(struct vm_def *d, struct vm_table_totals *t)
 	if (vm->failed)
 		t->failed++;
 	vm_report(vm);
-	d->exits = vm->vcpu.exits;
+	d->exits = vm_exits(vm);
 	if (keep_stopped) {
 		d->state = DEF_STOPPED;
 		return;
@@ -351,7 +393,15 @@ static void finish(struct vm_def *d, struct vm_table_totals *t)
 	d->state = DEF_FINISHED;
 }
 
-static void run_def(unsigned i, struct vm_table_totals *t)
+static unsigned live_vms(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < def_count; i++)
+		n += defs[i].vm != NULL;
+	return n;
+}
+
+static void start_def(unsigned i, struct vm_table_totals *t)
 {
 	struct vm_def *d = &defs[i];
 	if (d->vm) { /* started again: the kept VM makes room for a new one */
@@ -366,29 +416,27 @@ static void run_def(unsigned i, struct vm_table_totals *t)
 	}
 	t->ran++;
 	d->state = DEF_RUNNING;
-	running = (int)i;
 	console_vm_started(&console, i);
-	vm_run(d->vm);
-	running = -1;
-	finish(d, t);
+	vm_start(d->vm);
 }
 
-static int next_queued(void)
+/* A VM ended and its vCPUs are off their CPUs (it can be reported and
+ * destroyed); a VM is queued and there is room; or nothing runs and the
+ * table is done. The scheduler gives the boot CPU back to vm_table_run. */
+static bool attention(void)
 {
-	for (unsigned i = 0; i < def_count; i++)
-		if (defs[i].state == DEF_QUEUED)
-			return (int)i;
-	return -1;
-}
-
-/* No VM runs: the shell has the console until a VM is queued or quit. */
-static void idle_shell(void)
-{
-	console_focus_shell(&console);
-	while (!quit_requested && next_queued() < 0) {
-		console_poll();
-		__asm__ volatile("pause");
+	bool running_any = false, room = live_vms() < VM_MAX;
+	for (unsigned i = 0; i < def_count; i++) {
+		const struct vm_def *d = &defs[i];
+		if (d->state == DEF_QUEUED && !quit_requested && room)
+			return true;
+		if (d->state == DEF_RUNNING) {
+			if (d->vm->state != VM_STATE_RUNNING && sched_vm_retired(d->vm))
+				return true;
+			running_any = true;
+		}
 	}
+	return !running_any && (!keep_stopped || quit_requested);
 }
 
 void vm_table_run(bool stay, struct vm_table_totals *t)
@@ -397,16 +445,31 @@ void vm_table_run(bool stay, struct vm_table_totals *t)
 	shell_init(&shell, &shell_ops);
 	console_init(&console, &console_ops, &shell);
 	platform_console_route(console_poll);
+	bool idle_announced = false;
 	for (;;) {
-		int i = next_queued();
-		if (i >= 0 && !quit_requested) {
-			run_def((unsigned)i, t);
-			continue;
+		for (unsigned i = 0; i < def_count; i++) {
+			struct vm_def *d = &defs[i];
+			if (d->state == DEF_RUNNING && d->vm->state != VM_STATE_RUNNING && sched_vm_retired(d->vm))
+				finish(d, t);
 		}
-		if (!stay || quit_requested)
-			break;
-		pr_info("all VMs done: %u ran, %u failed, %u refused; the shell has the console "
-			"(shell=yes)", t->ran, t->failed, t->refused);
-		idle_shell();
+		for (unsigned i = 0; i < def_count && !quit_requested; i++)
+			if (defs[i].state == DEF_QUEUED && live_vms() < VM_MAX)
+				start_def(i, t);
+		bool running_any = false;
+		for (unsigned i = 0; i < def_count; i++)
+			running_any |= defs[i].state == DEF_RUNNING;
+		if (!running_any) {
+			if (!stay || quit_requested)
+				break;
+			if (!idle_announced) {
+				pr_info("all VMs done: %u ran, %u failed, %u refused; the shell has the "
+					"console (shell=yes)", t->ran, t->failed, t->refused);
+				console_focus_shell(&console);
+			}
+			idle_announced = true;
+		} else {
+			idle_announced = false;
+		}
+		sched_run_bsp(attention, console_poll);
 	}
 }

@@ -9,9 +9,12 @@
 
 /* The APIC-access page: EPT maps the guest's xAPIC page (0xFEE00000) to
  * it, and with "virtualize APIC accesses" every guest access to it is
- * virtualized or exits (SDM 30.4), so its contents are never used; one
- * page serves every VM. */
-static uint8_t apic_access_page[PAGE_SIZE] ALIGNED(PAGE_SIZE);
+ * virtualized or exits (SDM 30.4), so its contents are never used. Each
+ * VM has its own all the same: in a VM whose vCPUs are in different APIC
+ * modes, a vCPU in x2APIC mode (no "virtualize APIC accesses") reaches
+ * the page's memory, and a page shared between VMs would let two of them
+ * talk through it. The EPT mapping is the VM's; it exists while at least
+ * one vCPU is in xAPIC mode (apic_access_users). */
 
 /* MSR bitmaps (SDM 25.6.9): read bitmap for MSRs 0-1FFFH at offset 0, for
  * C0000000H-C0001FFFH at 400H, write bitmaps at 800H and C00H; a 1 bit
@@ -48,6 +51,15 @@ void apicv_decide(struct vm *vm, bool wanted)
 {
 	const char *missing = vmx_apicv_missing(&vmx_caps);
 	vm->apicv = wanted && !missing;
+	if (vm->apicv && !vm->apic_access_page) {
+		vm->apic_access_page = page_alloc(1, PAGE_SIZE);
+		if (!vm->apic_access_page) {
+			vm->apicv = false;
+			pr_warn("VM %s: APIC virtualization: off: no memory for its APIC-access page", vm->name);
+			return;
+		}
+		memset(vm->apic_access_page, 0, PAGE_SIZE);
+	}
 	if (vm->apicv)
 		pr_info("VM %s: APIC virtualization: on (TPR shadow, APIC-register virtualization, "
 			"virtual-interrupt delivery, x2APIC)", vm->name);
@@ -74,7 +86,7 @@ void apicv_setup_vmcs(struct vcpu *v)
 		return;
 	build_msr_bitmaps();
 	vmcs_write(VMCS_VIRTUAL_APIC_PAGE_ADDR, virt_to_phys(v->lapic.page));
-	vmcs_write(VMCS_APIC_ACCESS_ADDR, virt_to_phys(apic_access_page));
+	vmcs_write(VMCS_APIC_ACCESS_ADDR, virt_to_phys(v->vm->apic_access_page));
 	/* With virtual-interrupt delivery the TPR threshold is not used (SDM
 	 * 30.1.2); bits 31:4 must still be 0. */
 	vmcs_write(VMCS_TPR_THRESHOLD, 0);
@@ -93,7 +105,12 @@ static void map_apic_access_page(struct vcpu *v, bool map)
 	struct vm *vm = v->vm;
 	if (map == v->apic_access_mapped)
 		return;
-	bool ok = map ? ept_map(&vm->ept, LAPIC_DEFAULT_BASE, virt_to_phys(apic_access_page), PAGE_SIZE,
+	v->apic_access_mapped = map;
+	unsigned before = vm->apic_access_users;
+	vm->apic_access_users += map ? 1 : -1u;
+	if ((before == 0) == (vm->apic_access_users == 0))
+		return; /* another vCPU still (or already) needs it mapped */
+	bool ok = map ? ept_map(&vm->ept, LAPIC_DEFAULT_BASE, virt_to_phys(vm->apic_access_page), PAGE_SIZE,
 				EPT_READ | EPT_WRITE, EPT_MEMTYPE_WB)
 		      : ept_unmap_page(&vm->ept, LAPIC_DEFAULT_BASE);
 	if (!ok) {
@@ -101,8 +118,7 @@ static void map_apic_access_page(struct vcpu *v, bool map)
 			(unsigned long long)LAPIC_DEFAULT_BASE);
 		return;
 	}
-	v->apic_access_mapped = map;
-	vmx_invalidate_vm_tlbs(ept_pointer(&vm->ept), v->vpid);
+	vm_ept_changed(vm);
 }
 
 void apicv_mode_changed(struct vcpu *v)

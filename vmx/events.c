@@ -5,6 +5,7 @@
 #include "vm/vm.h"
 #include "vmx/apicv.h"
 #include "lib/log.h"
+#include "lib/string.h"
 
 /* Vectors that push an error code (SDM Vol. 3A 6.15). */
 static bool exception_has_error_code(unsigned vector)
@@ -198,8 +199,12 @@ static void inject(uint32_t intr_info)
 	inject_event(&(struct pending_event){ .intr_info = intr_info });
 }
 
-/* INIT, SIPI and SMI messages from the local APIC: with one vCPU and no
- * SMM there is nobody to start and nothing to enter. */
+/* INIT, SIPI and SMI messages from the local APIC. INIT puts an AP in the
+ * wait-for-SIPI state (SDM Vol. 3A 9.4.4.1; the run loop then leaves it
+ * off the CPU until a SIPI, vmx/exit.c); on the bootstrap processor it
+ * restarts the machine's boot, which for us is a VM reset. A SIPI to a
+ * vCPU that is not waiting is ignored, as the CPU does: an OS sends two
+ * (9.4.4.1) and the second finds the AP running. There is no SMM. */
 static void local_apic_signals(struct vcpu *v)
 {
 	unsigned ev = lapic_pending_events(&v->lapic);
@@ -208,12 +213,23 @@ static void local_apic_signals(struct vcpu *v)
 		lapic_take_smi(&v->lapic);
 		pr_warn("VM %s: an SMI was sent to vCPU %u; there is no SMM here, dropped", v->vm->name, v->id);
 	}
+	if ((ev & LAPIC_EV_INIT) && lapic_take_init(&v->lapic)) {
+		if (v->id == 0) {
+			pr_info("VM %s: INIT IPI to its bootstrap processor: the VM is reset", v->vm->name);
+			v->vm->reset_requested = true;
+			return;
+		}
+		pr_debug("VM %s: vCPU %u received INIT: waiting for a start-up IPI", v->vm->name, v->id);
+		memset(&v->event, 0, sizeof(v->event));
+		memset(v->pending_irq, 0, sizeof(v->pending_irq));
+		v->pending_nmi = false;
+		v->halted = false;
+		v->wait_for_sipi = true;
+		return; /* a SIPI latched with it is the run loop's */
+	}
 	if ((ev & LAPIC_EV_SIPI) && lapic_take_sipi(&v->lapic, &sipi))
-		pr_warn("VM %s: start-up IPI (vector 0x%x) to vCPU %u, which is not waiting for one: ignored",
-			v->vm->name, sipi, v->id);
-	if ((ev & LAPIC_EV_INIT) && lapic_take_init(&v->lapic))
-		vm_stop(v->vm, true, "INIT IPI received by vCPU %u: resetting a vCPU is not implemented yet",
-			v->id);
+		pr_debug("VM %s: start-up IPI (vector 0x%x) to vCPU %u, which is not waiting for one: "
+			 "ignored", v->vm->name, sipi, v->id);
 }
 
 static void before_entry(struct vcpu *v)

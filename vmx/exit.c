@@ -10,6 +10,9 @@
 #include "vmx/entry_check.h"
 #include "vm/platform.h"
 #include "vm/vm_create.h"
+#include "vm/sched.h"
+#include "vmx/selftest.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -186,14 +189,28 @@ static void report_entry_failure(struct vcpu *v, int rc)
 
 static void run_device_timers(struct vcpu *v)
 {
+	platform_update(v->vm);
+}
+
+/* The VMX-preemption timer brings the CPU back at the VM's next device
+ * deadline, or when the scheduler needs it (the end of a slice when the
+ * CPU is shared, another vCPU's deadline), or after VMX_PREEMPTION_SLICE
+ * at the latest. It counts down once every 2^shift TSC ticks (SDM 26.5.1)
+ * and its value is saved at each exit, so it is rewritten only when the
+ * deadlines were recomputed or the CPU is shared. */
+static void arm_preemption_timer(struct vcpu *v, uint64_t now, bool timers_ran)
+{
 	struct vm *vm = v->vm;
-	platform_update(vm);
-	if (!(vmcs_read(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
+	if (!(v->pin_controls & PIN_PREEMPTION_TIMER))
 		return;
-	uint64_t now = platform_guest_tsc(vm), value = VMX_PREEMPTION_SLICE;
-	if (vm->next_deadline != VCLOCK_NEVER) {
-		/* The timer counts down once every 2^shift TSC ticks (SDM 26.5.1). */
-		uint64_t ticks = vm->next_deadline > now ? vm->next_deadline - now : 0;
+	uint64_t by = sched_return_by(v);
+	if (!timers_ran && by == UINT64_MAX)
+		return;
+	if (vm->next_deadline != VCLOCK_NEVER)
+		by = MIN(by, vm->next_deadline - vm->tsc_offset);
+	uint64_t value = VMX_PREEMPTION_SLICE;
+	if (by != UINT64_MAX) {
+		uint64_t ticks = by > now ? by - now : 0;
 		value = MIN(ticks >> vmx_caps.preemption_timer_shift, (uint64_t)VMX_PREEMPTION_SLICE);
 	}
 	vmcs_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, value);
@@ -227,18 +244,122 @@ static void check_stall(struct vcpu *v)
 	vcpu_print_trace(v);
 }
 
+/* The VM was reset (vm_reset, by this vCPU or another): set this vCPU's
+ * VMCS up again, here on its own CPU. The bootstrap processor starts where
+ * the loader says; the others wait for a start-up IPI, as after power-on
+ * (SDM Vol. 3A 9.1, 9.4). */
+static bool vcpu_restart(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	v->reset_generation = vm->reset_generation;
+	v->halted = false;
+	if (v->id != 0) {
+		v->wait_for_sipi = true;
+		return true;
+	}
+	v->wait_for_sipi = false;
+	if (!vmx_vcpu_setup(v, &vm->entry)) {
+		vm_stop(vm, true, "vCPU %u: its VMCS could not be set up", v->id);
+		return false;
+	}
+	v->started = true;
+	if (vm->selftest[0]) {
+		if (!vmx_selftest_break(vm->selftest)) {
+			vm_stop(vm, true, "unknown selftest '%s' (known: %s)", vm->selftest,
+				vmx_selftest_names());
+			return false;
+		}
+		pr_warn("VM %s: selftest %s: its VMCS is broken on purpose", vm->name, vm->selftest);
+	}
+	return true;
+}
+
+/* Only an AP waiting for a SIPI takes one (SDM Vol. 3A 9.4.4.1): it starts
+ * in real mode at VV000H. The BSP's events are looked at in vmx/events.c. */
+static void vcpu_take_sipi(struct vcpu *v)
+{
+	uint8_t vector;
+	/* An INIT while waiting is a no-op: it waits still (9.4.4.1). */
+	lapic_take_init(&v->lapic);
+	if (!lapic_take_sipi(&v->lapic, &vector))
+		return;
+	struct guest_entry e = { .mode = GUEST_MODE_REAL16, .cs = (uint16_t)(vector << 8) };
+	pr_debug("VM %s: vCPU %u started by a SIPI at 0x%x", v->vm->name, v->id, vector << 12);
+	if (!vmx_vcpu_setup(v, &e)) {
+		vm_stop(v->vm, true, "vCPU %u: its VMCS could not be set up for its SIPI", v->id);
+		return;
+	}
+	v->wait_for_sipi = false;
+	v->started = true;
+	v->vm->timers_dirty = true;
+}
+
+void vm_ept_changed(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		__atomic_store_n(&vm->vcpus[i].ept_flush, 1, __ATOMIC_SEQ_CST);
+		vcpu_kick(&vm->vcpus[i]);
+	}
+}
+
+/* Enter the guest, or back out: the window between the last look at
+ * events and VMRESUME is closed by publishing "in the guest" first and
+ * then looking at the kick flags (vcpu_kick does the reverse), so a kick
+ * either is seen here or sends an IPI that makes the entry exit at once. */
+static int enter_guest(struct vcpu *v, uint32_t cpu_kicks)
+{
+	struct cpu *c = this_cpu();
+	__atomic_store_n(&v->mode, VCPU_IN_GUEST, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->in_guest, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&v->kicked, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) != cpu_kicks) {
+		__atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_SEQ_CST);
+		return -1;
+	}
+	ticket_unlock(&v->vm->lock);
+	int rc = vmx_enter(v);
+	__atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_SEQ_CST);
+	ticket_lock(&v->vm->lock);
+	return rc;
+}
+
 void vmx_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	struct cpu *c = this_cpu();
 
-	msr_load_guest_state(v);
-	vm->state = VM_STATE_RUNNING;
+	ticket_lock(&vm->lock);
 	uint64_t last_tsc = rdtsc();
 	while (vm->state == VM_STATE_RUNNING) {
-		/* Device timers: catch up when one is due or a device was touched,
-		 * and set the VMX-preemption timer to bring us back at the next
-		 * deadline (one compare per entry otherwise). */
-		if (vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline) {
+		uint32_t cpu_kicks = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&v->kicked, 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&v->dump_requested, __ATOMIC_ACQUIRE)) { /* the shell asks (vm/sched.c) */
+			vcpu_dump(v);
+			__atomic_store_n(&v->dump_requested, 0, __ATOMIC_RELEASE);
+		}
+		if (v->reset_generation != vm->reset_generation && !vcpu_restart(v))
+			break;
+		if (v->wait_for_sipi) {
+			vcpu_take_sipi(v);
+			if (v->wait_for_sipi || vm->state != VM_STATE_RUNNING)
+				break; /* nothing to run until a SIPI comes */
+		}
+		/* The boot CPU serves the console and the shell between exits,
+		 * with no VM lock held. */
+		if (sched_poll_due(v)) {
+			ticket_unlock(&vm->lock);
+			bool leave = sched_poll();
+			ticket_lock(&vm->lock);
+			if (leave)
+				break;
+			continue;
+		}
+		/* Device timers: catch up when one is due or a device was touched
+		 * (one compare per entry otherwise). */
+		bool timers = vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline;
+		if (timers) {
 			run_device_timers(v);
 			check_stall(v);
 		}
@@ -250,9 +371,22 @@ void vmx_vcpu_run(struct vcpu *v)
 		}
 		if (events_pending(v))
 			events_before_entry_slow(v);
+		if (vm->state != VM_STATE_RUNNING || v->wait_for_sipi)
+			continue; /* an INIT or a stop while looking at events */
+		/* An injected event, or virtual-interrupt delivery, wakes a
+		 * halted guest (SDM 25.4.2, Vol. 3C 30.2.2). */
+		if (v->halted)
+			v->halted = vmcs_read(VMCS_GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT;
+		if (sched_should_yield(v))
+			break;
+		if (__atomic_exchange_n(&v->ept_flush, 0, __ATOMIC_SEQ_CST))
+			vmx_invalidate_vm_tlbs(ept_pointer(&vm->ept), v->vpid);
 		msr_before_entry(v);
-		int rc = vmx_enter(v);
+		arm_preemption_timer(v, last_tsc, timers);
+		int rc = enter_guest(v, cpu_kicks);
 		uint64_t t0 = rdtsc();
+		if (rc < 0)
+			continue; /* kicked just before entering: look again */
 		if (rc != 0) {
 			report_entry_failure(v, rc);
 			break;
@@ -265,6 +399,7 @@ void vmx_vcpu_run(struct vcpu *v)
 		e.full_reason = (uint32_t)vmcs_read(VMCS_VM_EXIT_REASON);
 		e.reason = e.full_reason & EXIT_REASON_BASIC_MASK;
 		e.rip = vmcs_read(VMCS_GUEST_RIP);
+		v->last_rip = e.rip;
 
 		if (e.full_reason & EXIT_REASON_ENTRY_FAILURE) {
 			/* VM entry failed after the checks on controls and host state:
@@ -301,5 +436,5 @@ void vmx_vcpu_run(struct vcpu *v)
 		t->qualification = e.qualification;
 		t->cycles = cycles;
 	}
-	msr_save_guest_state(v);
+	ticket_unlock(&vm->lock);
 }

@@ -8,6 +8,8 @@
 #include "vmx/hypercall.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/lapic_host.h"
+#include "arch/x86/desc.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vm/cpuid_policy.h"
@@ -47,6 +49,7 @@ static void handle_cpuid(struct vcpu *v, const struct vmexit *e)
 	cpuid_count(leaf, subleaf, &r);
 	struct cpuid_guest_view g = {
 		.apic_id = v->id,
+		.vcpus = v->vm->vcpu_count,
 		/* Three VMREADs: only leaf 1 mirrors CR4.OSXSAVE. */
 		.cr4_osxsave = leaf == 1 && (vcpu_guest_cr4() & CR4_OSXSAVE),
 		.host_max_leaf = host_cpuid_max_leaf,
@@ -83,10 +86,13 @@ static void handle_hlt(struct vcpu *v, const struct vmexit *e)
 	bool if_set = vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
 	/* Otherwise the vCPU sleeps in the HLT activity state (SDM 25.4.2)
 	 * until a device timer (the VMX-preemption timer is set to the next
-	 * deadline) or another source raises something. With interrupts off,
-	 * or nothing armed that could ever fire, it would sleep forever. */
-	if (if_set && (v->vm->next_deadline != VCLOCK_NEVER || platform_console_can_wake(v->vm))) {
+	 * deadline) or another source raises something (another vCPU's IPI).
+	 * With interrupts off, or nothing armed that could ever fire, it
+	 * would sleep forever. */
+	if (if_set && (v->vm->next_deadline != VCLOCK_NEVER || platform_console_can_wake(v->vm) ||
+		       v->vm->vcpu_count > 1)) {
 		vmcs_write(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+		v->halted = true; /* the scheduler may give its CPU to another vCPU */
 		return;
 	}
 	vm_stop(v->vm, false, "guest executed HLT with interrupts %s and no interrupt source "
@@ -374,13 +380,20 @@ static void handle_wbinvd(struct vcpu *v, const struct vmexit *e)
 
 static void handle_external_interrupt(struct vcpu *v, const struct vmexit *e)
 {
-	(void)v;
 	/* With "acknowledge interrupt on exit" the vector is in the exit
-	 * interruption information (SDM 28.2.2). The host unmasks no interrupt
-	 * source yet, so one arriving is worth a message. */
-	if (e->intr_info & INTR_INFO_VALID)
-		pr_warn("host interrupt vector %u arrived while VM %s ran; no host handler",
-			e->intr_info & INTR_INFO_VECTOR_MASK, v->vm->name);
+	 * interruption information (SDM 28.2.2) and the host's local APIC has
+	 * it in service: it wants an EOI. The wake IPI (vcpu_kick) did its
+	 * job by making this exit; the run loop looks at what arrived. Other
+	 * host interrupt sources are never unmasked, so one is worth a
+	 * message. */
+	if (!(e->intr_info & INTR_INFO_VALID))
+		return;
+	unsigned vector = e->intr_info & INTR_INFO_VECTOR_MASK;
+	if (vector != HOST_WAKE_VECTOR)
+		pr_warn("host interrupt vector %u arrived while VM %s ran; no host handler", vector,
+			v->vm->name);
+	if (vector >= 32)
+		lapic_host_eoi();
 }
 
 static void handle_preemption_timer(struct vcpu *v, const struct vmexit *e)

@@ -1,4 +1,6 @@
 #include "vmx/msr.h"
+#include "arch/x86/percpu.h"
+#include "lib/string.h"
 #include "vmx/vmcs.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
@@ -322,11 +324,11 @@ static bool host_has_rdtscp(void)
 	return r.edx & BIT(27); /* RDTSCP and IA32_TSC_AUX */
 }
 
-/* XCR0 as the hardware holds it now, and as the host had it. */
-static uint64_t host_xcr0, hw_xcr0;
-
+/* XCR0 as the hardware holds it now, and as the host had it: per CPU
+ * (struct cpu), since each CPU has its own XCR0. */
 void msr_load_guest_state(struct vcpu *v)
 {
+	struct cpu *c = this_cpu();
 	wrmsr(MSR_IA32_STAR, v->msr_star);
 	wrmsr(MSR_IA32_LSTAR, v->msr_lstar);
 	wrmsr(MSR_IA32_CSTAR, v->msr_cstar);
@@ -335,7 +337,7 @@ void msr_load_guest_state(struct vcpu *v)
 	if (host_has_rdtscp())
 		wrmsr(MSR_IA32_TSC_AUX, v->msr_tsc_aux);
 	if (read_cr4() & CR4_OSXSAVE)
-		host_xcr0 = hw_xcr0 = xgetbv(0);
+		c->host_xcr0 = c->hw_xcr0 = xgetbv(0);
 	/* The hypervisor uses no debug registers: they hold the guest's
 	 * while it owns the CPU, so MOV DR needs no exit. */
 	write_dr(0, v->dr[0]);
@@ -347,22 +349,66 @@ void msr_load_guest_state(struct vcpu *v)
 
 void msr_save_guest_state(struct vcpu *v)
 {
+	struct cpu *c = this_cpu();
 	v->dr[0] = read_dr(0);
 	v->dr[1] = read_dr(1);
 	v->dr[2] = read_dr(2);
 	v->dr[3] = read_dr(3);
 	v->dr6 = read_dr(6);
 	/* Guest writes went to the vcpu as they happened; give the host its XCR0 back. */
-	if ((read_cr4() & CR4_OSXSAVE) && hw_xcr0 != host_xcr0) {
-		xsetbv(0, host_xcr0);
-		hw_xcr0 = host_xcr0;
+	if ((read_cr4() & CR4_OSXSAVE) && c->hw_xcr0 != c->host_xcr0) {
+		xsetbv(0, c->host_xcr0);
+		c->hw_xcr0 = c->host_xcr0;
 	}
 }
 
 void msr_before_entry(struct vcpu *v)
 {
-	if (v->xcr0 != hw_xcr0 && (read_cr4() & CR4_OSXSAVE)) {
+	struct cpu *c = this_cpu();
+	if (v->xcr0 != c->hw_xcr0 && (read_cr4() & CR4_OSXSAVE)) {
 		xsetbv(0, v->xcr0);
-		hw_xcr0 = v->xcr0;
+		c->hw_xcr0 = v->xcr0;
+	}
+}
+
+/* The guest's x87, SSE and AVX registers are not in the VMCS: the CPU
+ * keeps them across VM entries and exits (the hypervisor itself is built
+ * with -mgeneral-regs-only and never touches them). When another vCPU is
+ * to run on this CPU, or this one moves, they go to the vCPU's XSAVE area,
+ * saved with the guest's own XCR0 loaded so that every component it
+ * enabled is included (SDM Vol. 1 13.7). */
+void msr_fpu_save(struct vcpu *v)
+{
+	if (!v->fpu)
+		return;
+	if (read_cr4() & CR4_OSXSAVE) {
+		msr_before_entry(v); /* XCR0 = the guest's */
+		xsave64(v->fpu, ~0ULL);
+	} else {
+		fxsave64(v->fpu);
+	}
+	v->fpu_valid = true;
+}
+
+void msr_fpu_restore(struct vcpu *v)
+{
+	if (!v->fpu)
+		return;
+	if (!v->fpu_valid) {
+		/* The INIT state (SDM Vol. 3A Table 9-1): an XSAVE header with
+		 * XSTATE_BV = 0 puts every component in its initial
+		 * configuration; MXCSR, loaded from the legacy area whatever
+		 * XSTATE_BV says, is 1F80H; x87 FCW is 037FH for FXRSTOR. */
+		memset(v->fpu, 0, PAGE_SIZE);
+		uint16_t fcw = 0x037f;
+		uint32_t mxcsr = 0x1f80;
+		memcpy((uint8_t *)v->fpu, &fcw, sizeof(fcw));
+		memcpy((uint8_t *)v->fpu + 24, &mxcsr, sizeof(mxcsr));
+	}
+	if (read_cr4() & CR4_OSXSAVE) {
+		msr_before_entry(v);
+		xrstor64(v->fpu, ~0ULL);
+	} else {
+		fxrstor64(v->fpu);
 	}
 }

@@ -19,6 +19,10 @@ void msr_load_guest_state(struct vcpu *v);
 void msr_save_guest_state(struct vcpu *v);
 /* XCR0 is not switched by VMX either (vmx/handlers.c XSETBV). */
 void msr_before_entry(struct vcpu *v);
+/* The vCPU's x87/SSE/AVX state to its XSAVE area and back, when another
+ * vCPU is to use this CPU or it moves to another (vm/sched.c). */
+void msr_fpu_save(struct vcpu *v);
+void msr_fpu_restore(struct vcpu *v);
 
 /* IA32_MTRR_DEF_TYPE (SDM 12.11.2.1): default type in bits 7:0, FE bit 10, E bit 11. */
 #define MTRR_DEF_TYPE_E BIT(11)

@@ -86,6 +86,7 @@ static bool setup_controls(struct vcpu *v)
 	vmcs_write(VMCS_PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write(VMCS_CPU_BASED_VM_EXEC_CONTROL, cpu);
 	v->cpu_controls = cpu;
+	v->pin_controls = pin;
 	vmcs_write(VMCS_SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write(VMCS_VM_EXIT_CONTROLS, exit);
 	vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry);
@@ -152,6 +153,8 @@ static void setup_host_state(void)
 #define AR_CODE32_FLAT 0xc09b /* execute/read, accessed, present, 32-bit, 4 KiB granularity */
 #define AR_CODE64_FLAT 0xa09b /* execute/read, accessed, present, L (64-bit), 4 KiB granularity */
 #define AR_DATA32_FLAT 0xc093 /* read/write, accessed, present, 32-bit, 4 KiB granularity */
+#define AR_CODE16_REAL 0x009b /* execute/read, accessed, present, 16-bit, byte granularity */
+#define AR_DATA16_REAL 0x0093 /* read/write, accessed, present, 16-bit, byte granularity */
 #define AR_TSS32_BUSY 0x008b
 #define AR_LDT_UNUSABLE AR_UNUSABLE
 
@@ -166,7 +169,7 @@ static void setup_guest_state(const struct guest_entry *e, struct vcpu *v)
 	 *    segment. Entering IA-32e mode directly needs the "IA-32e mode
 	 *    guest" entry control, CR0.PG, CR4.PAE and EFER.LME/LMA all set
 	 *    (SDM 27.3.1.1). */
-	bool long64 = e->mode == GUEST_MODE_LONG64;
+	bool long64 = e->mode == GUEST_MODE_LONG64, real16 = e->mode == GUEST_MODE_REAL16;
 	static const uint32_t sel[] = { VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_SS_SELECTOR,
 					VMCS_GUEST_DS_SELECTOR, VMCS_GUEST_FS_SELECTOR,
 					VMCS_GUEST_GS_SELECTOR };
@@ -178,16 +181,20 @@ static void setup_guest_state(const struct guest_entry *e, struct vcpu *v)
 	static const uint32_t ar[] = { VMCS_GUEST_ES_AR_BYTES, VMCS_GUEST_SS_AR_BYTES,
 				       VMCS_GUEST_DS_AR_BYTES, VMCS_GUEST_FS_AR_BYTES,
 				       VMCS_GUEST_GS_AR_BYTES };
+	/* Real mode (an AP started by a SIPI, SDM Vol. 3A 9.4.4.1 and 11.6.1):
+	 * CS = VV00H with base VV000H, IP 0, the other segments at 0, all
+	 * 64 KiB limits, as after INIT (Table 9-1). Unrestricted guest lets
+	 * the guest run with CR0.PE = 0 (SDM 27.3.1.1, 27.3.1.2). */
 	for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
-		vmcs_write(sel[i], e->ds);
+		vmcs_write(sel[i], real16 ? 0 : e->ds);
 		vmcs_write(base[i], 0);
-		vmcs_write(limit[i], 0xffffffff);
-		vmcs_write(ar[i], AR_DATA32_FLAT);
+		vmcs_write(limit[i], real16 ? 0xffff : 0xffffffff);
+		vmcs_write(ar[i], real16 ? AR_DATA16_REAL : AR_DATA32_FLAT);
 	}
 	vmcs_write(VMCS_GUEST_CS_SELECTOR, e->cs);
-	vmcs_write(VMCS_GUEST_CS_BASE, 0);
-	vmcs_write(VMCS_GUEST_CS_LIMIT, 0xffffffff);
-	vmcs_write(VMCS_GUEST_CS_AR_BYTES, long64 ? AR_CODE64_FLAT : AR_CODE32_FLAT);
+	vmcs_write(VMCS_GUEST_CS_BASE, real16 ? (uint64_t)e->cs << 4 : 0);
+	vmcs_write(VMCS_GUEST_CS_LIMIT, real16 ? 0xffff : 0xffffffff);
+	vmcs_write(VMCS_GUEST_CS_AR_BYTES, long64 ? AR_CODE64_FLAT : real16 ? AR_CODE16_REAL : AR_CODE32_FLAT);
 	/* TR must be usable even if the guest never loads one (SDM 27.3.1.2). */
 	vmcs_write(VMCS_GUEST_TR_SELECTOR, 0);
 	vmcs_write(VMCS_GUEST_TR_BASE, 0);
@@ -201,8 +208,10 @@ static void setup_guest_state(const struct guest_entry *e, struct vcpu *v)
 	vmcs_write(VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
 	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
 	vmcs_write(VMCS_GUEST_IDTR_LIMIT, long64 ? 0 : 0x3ff);
+	if (real16)
+		vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0xffff);
 
-	uint64_t cr0 = CR0_PE | CR0_ET | (long64 ? CR0_PG : 0);
+	uint64_t cr0 = (real16 ? 0 : CR0_PE) | CR0_ET | (long64 ? CR0_PG : 0);
 	uint64_t cr4 = long64 ? CR4_PAE : 0;
 	vmcs_write(VMCS_CR0_READ_SHADOW, cr0);
 	vmcs_write(VMCS_GUEST_CR0, vmx_apply_fixed(cr0, vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG),
@@ -267,6 +276,7 @@ bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e)
 	}
 	v->launched = 0;
 	v->host_rsp = 0;
+	v->vmcs_cpu = this_cpu();
 	if (!setup_controls(v))
 		return false;
 	setup_host_state();
@@ -278,8 +288,32 @@ bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e)
 void vmx_vcpu_release(struct vcpu *v)
 {
 	/* VMCLEAR writes any VMCS data the CPU caches back to memory and makes
-	 * the VMCS inactive; only then may its page be freed. */
+	 * the VMCS inactive; only then may its page be freed, or the VMCS be
+	 * made current on another CPU (SDM 25.11.1: it must be active on one
+	 * CPU at most). It is clear now: the next entry is a VMLAUNCH. */
+	if (!v->vmcs)
+		return;
 	__asm__ volatile("vmclear %0" ::"m"(v->vmcs_pa) : "cc", "memory");
+	v->vmcs_cpu = NULL;
+	v->launched = 0;
+}
+
+void vmx_vcpu_load(struct vcpu *v)
+{
+	if (!v->vmcs)
+		return; /* never set up: vmx_vcpu_setup will */
+	__asm__ volatile("vmptrld %0" : : "m"(v->vmcs_pa) : "cc", "memory");
+	struct cpu *c = this_cpu();
+	if (v->vmcs_cpu == c)
+		return;
+	/* Arriving from another CPU (VMCLEARed there): the host-state area
+	 * still describes that CPU (its GS base, TSS, GDT, stack: SDM 28.5),
+	 * and this CPU's TLBs may hold translations tagged with this VPID
+	 * and EPTP from an earlier stay, stale since (SDM 29.4.3.4). */
+	setup_host_state();
+	v->host_rsp = 0;
+	vmx_invalidate_vm_tlbs(ept_pointer(&v->vm->ept), v->vpid);
+	v->vmcs_cpu = c;
 }
 
 /* Call fn with v's VMCS current, then make the VMCS that was current before
@@ -288,13 +322,18 @@ void vmx_vcpu_release(struct vcpu *v)
  * False if v has no VMCS yet (it never ran). */
 static bool with_vmcs(struct vcpu *v, void (*fn)(struct vcpu *v))
 {
-	if (!v->vmcs)
+	/* A VMCS active on another CPU cannot be loaded here (SDM 25.11.1):
+	 * the caller asks that CPU (vm/sched.c). */
+	if (!v->vmcs || (v->vmcs_cpu && v->vmcs_cpu != this_cpu()))
 		return false;
+	bool was_clear = !v->vmcs_cpu;
 	uint64_t cur = ~0ULL;
 	__asm__ volatile("vmptrst %0" : "=m"(cur) : : "memory");
 	if (cur != v->vmcs_pa)
 		__asm__ volatile("vmptrld %0" : : "m"(v->vmcs_pa) : "cc", "memory");
 	fn(v);
+	if (was_clear) /* leave it clear, free to go to any CPU */
+		__asm__ volatile("vmclear %0" ::"m"(v->vmcs_pa) : "cc", "memory");
 	if (cur != v->vmcs_pa && cur != ~0ULL)
 		__asm__ volatile("vmptrld %0" : : "m"(cur) : "cc", "memory");
 	return true;

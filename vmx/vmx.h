@@ -32,13 +32,19 @@ const char *vmx_enable_ap(void);
 struct guest_entry;
 bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e);
 void vmx_invalidate_vm_tlbs(uint64_t eptp, uint16_t vpid);
-/* VMCLEAR the vCPU's VMCS so its memory may be reused (SDM 25.11.3). */
+/* VMCLEAR the vCPU's VMCS so its memory may be reused or it may move to
+ * another CPU (SDM 25.11.3). */
 void vmx_vcpu_release(struct vcpu *v);
+/* Make the vCPU's VMCS current on this CPU (VMPTRLD); one arriving from
+ * another CPU gets this CPU's host state and fresh TLBs. */
+void vmx_vcpu_load(struct vcpu *v);
 /* For the shell, whether the vCPU runs or not: print its registers
  * (vcpu_dump), read its RIP. False if it has no VMCS yet (never ran). */
 bool vmx_vcpu_dump(struct vcpu *v);
 bool vmx_vcpu_rip(struct vcpu *v, uint64_t *rip);
-/* Run a vCPU until its VM stops. */
+/* Run a vCPU on this CPU, its VMCS current (vmx_vcpu_load), until its VM
+ * stops, it waits for a start-up IPI, or the scheduler wants the CPU
+ * (vm/sched.h). Takes and releases the VM lock. */
 void vmx_vcpu_run(struct vcpu *v);
 
 /* Guest time between VMX-preemption timer exits, in timer ticks: the slice

@@ -162,6 +162,28 @@ static inline void xsetbv(uint32_t xcr, uint64_t v)
 	__asm__ volatile("xsetbv" ::"c"(xcr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* Save and restore the x87/SSE/AVX... state components in `mask` (with
+ * XCR0) to a 64-byte aligned XSAVE area (SDM Vol. 1 13.7, 13.8), or the
+ * legacy 512-byte FXSAVE image without XSAVE (Vol. 1 10.5.1). */
+static inline void xsave64(void *area, uint64_t mask)
+{
+	__asm__ volatile("xsave64 %0" : "+m"(*(uint8_t(*)[4096])area)
+			 : "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)));
+}
+static inline void xrstor64(const void *area, uint64_t mask)
+{
+	__asm__ volatile("xrstor64 %0" ::"m"(*(const uint8_t(*)[4096])area), "a"((uint32_t)mask),
+			 "d"((uint32_t)(mask >> 32)));
+}
+static inline void fxsave64(void *area)
+{
+	__asm__ volatile("fxsave64 %0" : "+m"(*(uint8_t(*)[512])area));
+}
+static inline void fxrstor64(const void *area)
+{
+	__asm__ volatile("fxrstor64 %0" ::"m"(*(const uint8_t(*)[512])area));
+}
+
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
@@ -224,6 +246,10 @@ uint64_t read_rflags(void);
 uint64_t rdtsc(void);
 uint64_t xgetbv(uint32_t xcr);
 void xsetbv(uint32_t xcr, uint64_t v);
+void xsave64(void *area, uint64_t mask);
+void xrstor64(const void *area, uint64_t mask);
+void fxsave64(void *area);
+void fxrstor64(const void *area);
 void outb(uint16_t port, uint8_t v);
 void outw(uint16_t port, uint16_t v);
 void outl(uint16_t port, uint32_t v);

@@ -12,6 +12,7 @@
 #include "lib/spinlock.h"
 
 #define MAX_CPUS 16 /* ACPI_HOST_MAX_CPUS: the MADT parser keeps as many */
+#define CPU_RQ_MAX 32 /* vCPUs one CPU can hold: VM_MAX x VM_MAX_VCPUS */
 
 struct vcpu;
 struct cpu;
@@ -39,8 +40,20 @@ struct cpu {
 	void *stack_top;        /* the stack it runs on (the BSP: boot_stack_top) */
 	void *ist_top[2];       /* its #DF and NMI stacks (TSS IST1, IST2) */
 	void *vmxon_region;     /* its VMXON region (SDM 25.11.5) */
-	struct vcpu *current_vcpu; /* the vCPU it runs now, or NULL */
+	struct vcpu *current_vcpu; /* the vCPU whose VMCS, MSRs and FPU state it holds, or NULL */
 	struct cpu_mailbox mailbox;
+
+	/* The vCPUs it runs (vm/sched.c): its run queue, under rq_lock. */
+	struct ticket_lock rq_lock;
+	struct vcpu *rq[CPU_RQ_MAX];
+	unsigned rq_len, rq_next;
+	/* For kicks (vcpu_kick): a vCPU of this CPU is in the guest; the CPU
+	 * sleeps in HLT; kicks counts kicks to its vCPUs, so an entry that
+	 * raced with one backs out. */
+	uint32_t in_guest, sleeping, kicks;
+	uint64_t next_poll;     /* the boot CPU: host TSC of the next console poll */
+	uint64_t hw_xcr0;       /* XCR0 as the hardware holds it now (vmx/msr.c) */
+	uint64_t host_xcr0;     /* XCR0 as the hypervisor runs with it */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "vmx/vmx.h"
+#include "vm/sched.h"
 
 struct cpu cpus[MAX_CPUS];
 unsigned cpu_count = 1;
@@ -88,11 +89,13 @@ static NORETURN void ap_fail(struct cpu *c, const char *why)
 	__builtin_unreachable();
 }
 
-/* Parked: take work from the mailbox, else sleep until the wake IPI. With
- * IF = 0 while checking, an IPI sent after the check stays pending in the
- * IRR; STI lets it in only after the next instruction (SDM Vol. 2B STI:
- * the interrupt shadow), which is HLT, so it ends that HLT (SDM Vol. 2A
- * HLT) and is never lost. */
+/* Parked: take work from the mailbox, run the vCPUs the scheduler gave
+ * this CPU (vm/sched.c), else sleep until the wake IPI. `sleeping` is
+ * published before the last look, so a kick either is seen here or sends
+ * the IPI (vcpu_kick). With IF = 0 while checking, an IPI sent after the
+ * check stays pending in the IRR; STI lets it in only after the next
+ * instruction (SDM Vol. 2B STI: the interrupt shadow), which is HLT, so it
+ * ends that HLT (SDM Vol. 2A HLT) and is never lost. */
 static NORETURN void ap_park(struct cpu *c)
 {
 	struct cpu_mailbox *mb = &c->mailbox;
@@ -104,7 +107,14 @@ static NORETURN void ap_park(struct cpu *c)
 			__atomic_store_n(&mb->done, posted, __ATOMIC_RELEASE);
 			continue;
 		}
-		__asm__ volatile("sti; hlt" ::: "memory");
+		sched_run_ap();
+		__atomic_store_n(&c->sleeping, 1, __ATOMIC_SEQ_CST);
+		if (sched_has_work() || __atomic_load_n(&mb->posted, __ATOMIC_ACQUIRE) != mb->done) {
+			__atomic_store_n(&c->sleeping, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		__atomic_store_n(&c->sleeping, 0, __ATOMIC_SEQ_CST);
 	}
 }
 

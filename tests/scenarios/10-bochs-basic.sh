@@ -10,7 +10,7 @@ expect "basic: module listed with its string" $log "bytes 'name=basic mem=32M'"
 expect "basic: VMX features printed" $log '^  EPT 2 MiB pages +yes'
 expect "basic: unrestricted guest found" $log '^  unrestricted guest +yes'
 expect "basic: VMXON" $log 'VMX root operation entered'
-expect "basic: EPT built with 2 MiB pages" $log 'VM basic: 32 MiB RAM .* 16 x 2M'
+expect "basic: EPT built with 2 MiB pages" $log 'VM basic: 1 vCPU, 32 MiB RAM .* 16 x 2M'
 expect "basic: guest output forwarded with the VM name" $log '^\[basic\] basic guest: hello from VMX non-root mode'
 expect "basic: COM2 output is printed with the port's name" $log '^\[basic:COM2\] second channel on COM2'
 guest_checks "basic" $log basic

@@ -2,8 +2,8 @@
 # through the emulated serial port: tests/tools/serial_driver.py listens on
 # a socket Bochs connects COM1 to, records everything to the log and types
 # as the step list below says. Two VMs of the console guest (it answers
-# each line typed to it) run one after another, shell=yes keeps the shell
-# after the last one. Every command runs at least once with an answer
+# each line typed to it) run at once, sharing the one CPU; shell=yes keeps
+# the shell after the last one. Every command runs at least once with an answer
 # checked here.
 iso=$T/shell.iso
 log=$T/shell.serial
@@ -68,8 +68,8 @@ expect \[con1\] got: again
 send \x01c
 expect hv> 
 send kill con1\r
-expect \[con2\] console guest: ready
-# The shell keeps the input when con2 starts; Ctrl-A n gives it to con2
+expect VM con1 finished without an exit code
+# The shell keeps the input; Ctrl-A n gives it to the next VM that runs
 send \x01n
 expect input: VM con2
 send exit\r
@@ -95,13 +95,13 @@ expect "shell: input typed reaches the focused VM's COM1" $log '^\[con1\] got: h
 expect "shell: Ctrl-A c announces the shell" $log '^\[hv\] input: shell'
 expect "shell: help lists the commands" $log '^  ept +<vm> <gpa> +walk the VM'
 expect "shell: vms lists con1 running with its disk" $log '^  con1 +running +8M +[0-9]+  65536 bytes, read-only'
-expect "shell: vms lists con2 queued" $log '^  con2 +queued +8M +- +none'
-expect "shell: vcpus shows con1's vCPU and RIP" $log '^  con1 +0 +running +0x[0-9a-f]+ +[0-9]+'
+expect "shell: vms lists con2 running beside it" $log '^  con2 +running +8M +[0-9]+ +none'
+expect "shell: vcpus shows con1's vCPU, its CPU and RIP" $log '^  con1 +0 +running +0 +0x[0-9a-f]+ +[0-9]+ +[0-9]+$'
 expect "shell: regs shows the running VM's RIP" $log '^  RIP [0-9a-f]{16}  RFLAGS'
 expect "shell: exits prints the statistics" $log 'VM con1 exit statistics'
 expect "shell: exits counts the COM1 polling" $log '^  IO_INSTRUCTION +[0-9]+'
 expect "shell: trace prints the last exits" $log 'VM con1 vCPU 0: last [0-9]+ exits'
-hpa=$(tr -d '\r' < $log | sed -n 's/.*VM con1: 8 MiB RAM at host \(0x[0-9a-f]*\).*/\1/p' | head -1)
+hpa=$(tr -d '\r' < $log | sed -n 's/.*VM con1: 1 vCPU, 8 MiB RAM at host \(0x[0-9a-f]*\).*/\1/p' | head -1)
 if [ -n "$hpa" ]; then
 	want=$(printf '0x%x' $((hpa + marker)))
 	expect "shell: ept finds the marker's HPA (RAM at $hpa + $marker)" $log \
@@ -116,7 +116,7 @@ expect "shell: mem dumps the guest's known bytes" $log \
 	"^  0*${marker#0x} +53 48 45 4c 4c 2d 4d 41 52 4b 45 52 2d 30 31 32  SHELL-MARKER-012"
 expect "shell: disk prints the checksum the harness computes" $log \
 	"VM con1 disk: 65536 bytes, checksum fnv1a64 $($B/tools/fnv1a64 $T/shell-disk.img)"
-expect "shell: disk of a queued VM is refused" $log 'shell: VM con2 is queued: it has no registers'
+expect "shell: disk of a VM without one" $log 'shell: VM con2 has no disk'
 expect "shell: an unknown command is an error" $log "shell: unknown command 'frobnicate'"
 expect "shell: an unknown VM is an error" $log "shell: no VM named 'nosuch'"
 expect "shell: an address outside RAM is an error" $log 'shell: VM con1: GPA 0x10000000 is not in its RAM'

@@ -9,6 +9,11 @@
 #include "vmx/vmcs_diag.h"
 #include "vmx/vmx.h"
 #include "vm/vm.h"
+#include "vm/sched.h"
+#include "vmx/selftest.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/lapic_host.h"
+#include "arch/x86/mm.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -359,4 +364,101 @@ uint8_t serial_getc(void)
 	serial_in_head = (serial_in_head + 1) % sizeof(serial_in);
 	serial_in_count--;
 	return c;
+}
+
+/* --- One CPU, no scheduler: what vm/sched.c and arch/x86 give the run loop
+ * in the hypervisor. The vCPU under test is alone on its CPU (pinned), so
+ * it never yields and only its own deadlines count. --- */
+static struct cpu fake_cpu;
+
+struct cpu *this_cpu(void)
+{
+	return &fake_cpu;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	v->events_waiting = true;
+	__atomic_store_n(&v->kicked, 1, __ATOMIC_SEQ_CST);
+}
+
+struct vcpu *vcpu_running_here(void)
+{
+	return fake_cpu.current_vcpu;
+}
+
+bool sched_should_yield(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
+uint64_t sched_return_by(struct vcpu *v)
+{
+	(void)v;
+	return UINT64_MAX;
+}
+
+bool sched_poll_due(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
+bool sched_poll(void)
+{
+	return false;
+}
+
+void lapic_host_eoi(void)
+{
+}
+
+/* The VMCS is the fake's: a (re)setup is not exercised by these tests. */
+bool vmx_vcpu_setup(struct vcpu *v, const struct guest_entry *e)
+{
+	(void)v;
+	(void)e;
+	return true;
+}
+
+bool vmx_selftest_break(const char *name)
+{
+	(void)name;
+	return false;
+}
+
+const char *vmx_selftest_names(void)
+{
+	return "";
+}
+
+/* No x87/SSE state to move between vCPUs in these tests. */
+void xsave64(void *area, uint64_t mask)
+{
+	(void)area;
+	(void)mask;
+}
+
+void xrstor64(const void *area, uint64_t mask)
+{
+	(void)area;
+	(void)mask;
+}
+
+void fxsave64(void *area)
+{
+	(void)area;
+}
+
+void fxrstor64(const void *area)
+{
+	(void)area;
+}
+
+/* The page allocator, for the per-VM pages apicv_decide takes (never
+ * freed: each test's VM is torn down with its process). */
+void *page_alloc(uint64_t npages, uint64_t align)
+{
+	return aligned_alloc((size_t)align, (size_t)(npages * PAGE_SIZE));
 }

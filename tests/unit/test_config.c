@@ -157,11 +157,15 @@ static void test_parse_vcpus(void **state)
 	struct vm_config c;
 	expect_parsed("vcpus=1", &c);
 	assert_int_equal(c.vcpus, 1);
-	static const char *const bad[] = { "vcpus=0", "vcpus=2", "vcpus=64", "vcpus=", "vcpus=1K",
+	expect_parsed("vcpus=2", &c);
+	assert_int_equal(c.vcpus, 2);
+	expect_parsed("vcpus=4", &c);
+	assert_int_equal(c.vcpus, VM_CONFIG_MAX_VCPUS);
+	static const char *const bad[] = { "vcpus=0", "vcpus=5", "vcpus=64", "vcpus=", "vcpus=1K",
 					   "vcpus=one", "vcpus=-1" };
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		char words[64];
-		snprintf(words, sizeof(words), "vcpus '%s': only 1 vCPU per VM", strchr(bad[i], '=') + 1);
+		snprintf(words, sizeof(words), "vcpus '%s' is not a number from 1 to 4", strchr(bad[i], '=') + 1);
 		expect_line_refused(bad[i], words);
 	}
 }
@@ -481,7 +485,7 @@ static void test_file_bad_lines_reported(void **state)
 				   "vm kernel=a name=first\n"           /* 5 duplicate */
 				   "name=c kernel=d\n"                  /* 6 */
 				   "vm kernel=a cmdline=\"open\n"       /* 7 */
-				   "vm kernel=a vcpus=2\n"              /* 8 */
+				   "vm kernel=a vcpus=9\n"              /* 8 */
 				   "vm kernel=a initrd=\n"              /* 9 */
 				   "vm kernel=a colour=blue\n"          /* 10 */
 				   "# fine\n"                           /* 11 */
@@ -504,7 +508,7 @@ static void test_file_bad_lines_reported(void **state)
 	assert_report(&rs, 3, 5, "a VM of that name is already defined");
 	assert_report(&rs, 4, 6, "expected a line starting with 'vm'");
 	assert_report(&rs, 5, 7, "unterminated quote in 'cmdline'");
-	assert_report(&rs, 6, 8, "vcpus '2'");
+	assert_report(&rs, 6, 8, "vcpus '9'");
 	assert_report(&rs, 7, 9, "initrd must be 1 to 31 characters");
 	assert_report(&rs, 8, 10, "unknown setting 'colour'");
 	assert_report(&rs, 9, 12, "module 'n/o' may use only");

@@ -667,7 +667,7 @@ static void test_cpuid_policy(void **state)
 				0x1234 };
 	cpuid_policy_apply(1, 0, &r, &g);
 	assert_int_equal(r.eax, 0x906ea);
-	assert_int_equal(r.ebx, 0x05100800);
+	assert_int_equal(r.ebx, 0x05010800); /* APIC ID 5; one logical processor (vcpus 0 means 1) */
 	assert_int_equal(r.ecx, (uint32_t)(CPUID_1_ECX_XSAVE | BIT(0) | CPUID_1_ECX_HYPERVISOR));
 	assert_int_equal(r.edx, 0x1234);
 

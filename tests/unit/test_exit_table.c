@@ -258,11 +258,12 @@ static int setup(void **state)
 			return -1;
 	if (!bus_register(&vm->mmio, &mmio_dev))
 		return -1;
-	vm->vcpu.vm = vm;
-	vm->vcpu.id = 0;
-	vm->vcpu.xcr0 = 1;
+	vm->vcpu_count = 1;
+	vm->vcpus[0].vm = vm;
+	vm->vcpus[0].id = 0;
+	vm->vcpus[0].xcr0 = 1;
 	struct lapic_config lc = { .apic_id = 0, .bsp = true, .x2apic = true };
-	lapic_init(&vm->vcpu.lapic, &lc);
+	lapic_init(&vm->vcpus[0].lapic, &lc);
 
 	vmx_caps.cr0_fixed0 = CR0_FIXED0;
 	vmx_caps.cr0_fixed1 = CR0_FIXED1;
@@ -303,7 +304,7 @@ static int teardown(void **state)
 
 static struct vcpu *vcpu_of(void **state)
 {
-	return &((struct tvm *)*state)->vm.vcpu;
+	return &((struct tvm *)*state)->vm.vcpus[0];
 }
 
 static struct vm *vm_of(void **state)
@@ -399,13 +400,50 @@ static void test_cpuid_leaf1(void **state)
 	assert_true(ecx & CPUID_1_ECX_XSAVE);
 	assert_int_equal(ecx & (BIT(0) | BIT(9) | BIT(28)), BIT(0) | BIT(9) | BIT(28));
 	assert_int_equal(v->gpr[GPR_RAX], 0x906ea); /* upper half cleared */
-	assert_int_equal(v->gpr[GPR_RBX], 0x03100800); /* APIC ID in 31:24 */
-	/* The host's EDX minus MCE (7), MCA (14), DS (21), ACPI (22), TM (29)
-	 * and PBE (31): their MSRs are not virtualized. */
-	assert_int_equal(v->gpr[GPR_RDX],
-			 0xbfebfbff & ~(BIT(7) | BIT(14) | BIT(21) | BIT(22) | BIT(29) | BIT(31)));
+	/* APIC ID in 31:24; 23:16 the VM's logical processors (1: this VM
+	 * has one vCPU), not the host's 0x10. */
+	assert_int_equal(v->gpr[GPR_RBX], 0x03010800);
+	/* The host's EDX minus MCE (7), MCA (14), DS (21), ACPI (22), HTT
+	 * (28: one vCPU), TM (29) and PBE (31). */
+	assert_int_equal(v->gpr[GPR_RDX], 0xbfebfbff & ~(BIT(7) | BIT(14) | BIT(21) | BIT(22) | BIT(28) |
+							BIT(29) | BIT(31)));
 	assert_rip_advanced(2);
 	assert_no_event(v);
+}
+
+/* A VM with 3 vCPUs: one package of 3 cores (2 bits of APIC ID), one
+ * thread each, whatever the host's topology (SDM Vol. 2A CPUID 01H, 04H,
+ * 0BH; Vol. 3A 9.9.1). */
+static void test_cpuid_topology(void **state)
+{
+	struct vcpu *v = vcpu_of(state);
+	v->vm->vcpu_count = 3;
+	v->id = 2;
+	fake_cpuid_set(1, 0, 0x906ea, 0x05100800, (uint32_t)HOST_1_ECX, 0xbfebfbff);
+	fake_cpuid_set(0xb, 1, 4, 16, 0x201, 7);
+	fake_cpuid_set(4, 3, 0x1c03c163, 0x3c0003f, 0x3fff, 6); /* L3: 16 threads share it */
+
+	v->gpr[GPR_RAX] = 1;
+	v->gpr[GPR_RCX] = 0;
+	simple_exit(v, EXIT_REASON_CPUID, 2);
+	assert_int_equal(v->gpr[GPR_RBX], 0x02040800); /* APIC ID 2, 4 addressable IDs */
+	assert_true(v->gpr[GPR_RDX] & BIT(28));       /* HTT: that field is valid */
+
+	v->gpr[GPR_RAX] = 0xb;
+	v->gpr[GPR_RCX] = 1;
+	simple_exit(v, EXIT_REASON_CPUID, 2);
+	assert_int_equal(v->gpr[GPR_RAX], 2);      /* shift to the package ID */
+	assert_int_equal(v->gpr[GPR_RBX], 3);      /* cores */
+	assert_int_equal(v->gpr[GPR_RCX], 0x201);  /* level type core, level 1 */
+	assert_int_equal(v->gpr[GPR_RDX], 2);      /* x2APIC ID */
+
+	v->gpr[GPR_RAX] = 4;
+	v->gpr[GPR_RCX] = 3;
+	simple_exit(v, EXIT_REASON_CPUID, 2);
+	assert_int_equal(v->gpr[GPR_RAX] >> 26, 3);            /* 4 core IDs */
+	assert_int_equal((v->gpr[GPR_RAX] >> 14) & 0xfff, 3);  /* the package shares L3 */
+	assert_int_equal(v->gpr[GPR_RAX] & 0x3fff, 0x0163);    /* cache type and level kept */
+	v->vm->vcpu_count = 1;
 }
 
 static void test_cpuid_osxsave_mirrors_guest_cr4(void **state)
@@ -1218,7 +1256,7 @@ static void test_in_unclaimed_port(void **state)
 static void test_uart_through_io(void **state)
 {
 	struct tvm *t = *state;
-	struct vcpu *v = &t->vm.vcpu;
+	struct vcpu *v = &t->vm.vcpus[0];
 	v->gpr[GPR_RAX] = 0xff41; /* 'A' */
 	io_exit(v, UART_COM1_BASE, 1, false, 0);
 	v->gpr[GPR_RAX] = 0x0a;
@@ -1271,7 +1309,7 @@ static void test_mmio_load_unclaimed(void **state)
 static void test_mmio_device_access(void **state)
 {
 	struct tvm *t = *state;
-	struct vcpu *v = &t->vm.vcpu;
+	struct vcpu *v = &t->vm.vcpus[0];
 	/* mov word [ebx], 0xbeef */
 	static const uint8_t store[] = { 0x66, 0xc7, 0x03, 0xef, 0xbe };
 	place_code(&t->vm, store, sizeof(store));
@@ -1306,7 +1344,7 @@ static void test_mmio_device_access(void **state)
 static void test_mmio_refusals(void **state)
 {
 	struct vm *vm = vm_of(state);
-	struct vcpu *v = &vm->vcpu;
+	struct vcpu *v = &vm->vcpus[0];
 	/* An instruction the decoder does not know (NEG on memory): stop,
 	 * showing its bytes. */
 	static const uint8_t neg[] = { 0xf7, 0x1b };
@@ -1319,14 +1357,14 @@ static void test_mmio_refusals(void **state)
 static void test_ept_fetch_outside_ram_stops(void **state)
 {
 	struct vm *vm = vm_of(state);
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_FETCH | EPT_VIOL_READ);
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_FETCH | EPT_VIOL_READ);
 	assert_stopped(vm, true, "jumped");
 }
 
 static void test_ept_violation_in_ram_stops(void **state)
 {
 	struct vm *vm = vm_of(state);
-	ept_exit(&vm->vcpu, 0x3000, EPT_VIOL_WRITE);
+	ept_exit(&vm->vcpus[0], 0x3000, EPT_VIOL_WRITE);
 	assert_stopped(vm, true, "inside guest RAM");
 }
 
@@ -1357,7 +1395,7 @@ static void test_mmio_16bit_code_refused(void **state)
 	static const uint8_t mov[] = { 0x8b, 0x07 }; /* mov ax, [bx] in 16-bit code */
 	place_code(vm, mov, sizeof(mov));
 	fake_vmcs_set(VMCS_GUEST_CS_AR_BYTES, 0x009b); /* D = 0 */
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_READ);
 	assert_stopped(vm, true, "16-bit code");
 }
 
@@ -1378,10 +1416,10 @@ static void test_ept_with_paging_walks(void **state)
 	static const uint8_t mov_eax_ebx[] = { 0x8b, 0x03 };
 	place_code(vm, mov_eax_ebx, sizeof(mov_eax_ebx));
 	identity_paging(vm, true);
-	vm->vcpu.gpr[GPR_RAX] = 0;
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	vm->vcpus[0].gpr[GPR_RAX] = 0;
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_READ);
 	assert_int_equal(vm->state, VM_STATE_RUNNING);
-	assert_int_equal(vm->vcpu.gpr[GPR_RAX], 0xffffffff);
+	assert_int_equal(vm->vcpus[0].gpr[GPR_RAX], 0xffffffff);
 	assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), CODE_GPA + 2);
 	/* The walk set the accessed flag of the PDE it used (SDM Vol. 3A 4.8). */
 	uint32_t pde;
@@ -1395,15 +1433,15 @@ static void test_ept_fetch_page_fault(void **state)
 	static const uint8_t mov_eax_ebx[] = { 0x8b, 0x03 };
 	place_code(vm, mov_eax_ebx, sizeof(mov_eax_ebx));
 	identity_paging(vm, false);
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_READ);
 	/* The code page is not present: the guest gets the #PF its CPU would
 	 * have raised fetching it, CR2 = RIP, error code 0 (not present, read,
 	 * supervisor), and RIP stays. */
 	assert_int_equal(vm->state, VM_STATE_RUNNING);
-	assert_true(vm->vcpu.event.valid);
-	assert_int_equal(vm->vcpu.event.intr_info & 0xff, EXC_PF);
-	assert_int_equal(vm->vcpu.event.error_code, 0);
-	assert_int_equal(vm->vcpu.cr2, CODE_GPA);
+	assert_true(vm->vcpus[0].event.valid);
+	assert_int_equal(vm->vcpus[0].event.intr_info & 0xff, EXC_PF);
+	assert_int_equal(vm->vcpus[0].event.error_code, 0);
+	assert_int_equal(vm->vcpus[0].cr2, CODE_GPA);
 	assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), CODE_GPA);
 }
 
@@ -1411,7 +1449,7 @@ static void test_ept_code_outside_ram_stops(void **state)
 {
 	struct vm *vm = vm_of(state);
 	fake_vmcs_set(VMCS_GUEST_RIP, GUEST_RAM); /* the code is not in RAM */
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_READ);
 	assert_stopped(vm, true, "not in RAM");
 }
 
@@ -1421,10 +1459,10 @@ static void test_ept_code_at_end_of_ram(void **state)
 	vm->mem.hva[GUEST_RAM - 2] = 0x8b;
 	vm->mem.hva[GUEST_RAM - 1] = 0x03;
 	fake_vmcs_set(VMCS_GUEST_RIP, GUEST_RAM - 2);
-	vm->vcpu.gpr[GPR_RAX] = 0;
-	ept_exit(&vm->vcpu, 0xfee00000, EPT_VIOL_READ);
+	vm->vcpus[0].gpr[GPR_RAX] = 0;
+	ept_exit(&vm->vcpus[0], 0xfee00000, EPT_VIOL_READ);
 	assert_int_equal(vm->state, VM_STATE_RUNNING);
-	assert_int_equal(vm->vcpu.gpr[GPR_RAX], 0xffffffff);
+	assert_int_equal(vm->vcpus[0].gpr[GPR_RAX], 0xffffffff);
 }
 
 /* --- The run loop ---------------------------------------------------------------------------- */
@@ -1475,7 +1513,7 @@ static void run_script(struct vcpu *v, const struct scripted_exit *s, unsigned n
 static void test_run_loop_dispatch_and_counts(void **state)
 {
 	struct vm *vm = vm_of(state);
-	struct vcpu *v = &vm->vcpu;
+	struct vcpu *v = &vm->vcpus[0];
 	fake_tsc_step = 7;
 	v->gpr[GPR_RCX] = 0x12345678; /* for the RDMSR: an unknown MSR */
 	const struct scripted_exit s[] = {
@@ -1508,7 +1546,7 @@ static void test_run_loop_dispatch_and_counts(void **state)
 static void test_run_loop_requeues_vectoring_event(void **state)
 {
 	struct vm *vm = vm_of(state);
-	struct vcpu *v = &vm->vcpu;
+	struct vcpu *v = &vm->vcpus[0];
 	/* A #PF interrupted by an EPT exit (here: a preemption timer exit) is
 	 * delivered again at the next entry, without the NMI-unblocking bit. */
 	uint32_t pf = INTR_INFO_VALID | (INTR_TYPE_HARDWARE_EXCEPTION << 8) | EXC_PF |
@@ -1528,7 +1566,7 @@ static void test_run_loop_requeues_vectoring_event(void **state)
 static void test_run_loop_software_interrupt_length(void **state)
 {
 	struct vm *vm = vm_of(state);
-	struct vcpu *v = &vm->vcpu;
+	struct vcpu *v = &vm->vcpus[0];
 	uint32_t int3 = INTR_INFO_VALID | (INTR_TYPE_SOFTWARE_EXCEPTION << 8) | EXC_BP;
 	const struct scripted_exit s[] = {
 		{ EXIT_REASON_PREEMPTION_TIMER, 0, 1, int3, 0 },
@@ -1550,10 +1588,10 @@ static void test_run_loop_entry_failures(void **state)
 {
 	struct vm *vm = vm_of(state);
 	fake_vmx_enter_hook = failing_enter;
-	vmx_vcpu_run(&vm->vcpu);
+	vmx_vcpu_run(&vm->vcpus[0]);
 	assert_stopped(vm, true, "invalid control field");
 	assert_int_equal(fake_vmcs_dump_calls, 1);
-	assert_int_equal(vm->vcpu.exits, 0);
+	assert_int_equal(vm->vcpus[0].exits, 0);
 }
 
 static void test_run_loop_entry_failure_exit(void **state)
@@ -1562,7 +1600,7 @@ static void test_run_loop_entry_failure_exit(void **state)
 	const struct scripted_exit s[] = {
 		{ EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_ENTRY_FAIL_GUEST_STATE, 0, 0, 0, 0 },
 	};
-	run_script(&vm->vcpu, s, ARRAY_SIZE(s));
+	run_script(&vm->vcpus[0], s, ARRAY_SIZE(s));
 	assert_stopped(vm, true, "invalid guest state");
 	assert_int_equal(fake_vmcs_dump_calls, 1);
 	assert_int_equal(fake_vmx_enter_calls, 1);
@@ -1586,15 +1624,19 @@ static void test_run_loop_switches_guest_state(void **state)
 	struct vm *vm = vm_of(state);
 	fake_cr4 = CR4_OSXSAVE;
 	fake_xcr0 = 0x7; /* the host's */
-	vm->vcpu.xcr0 = 0x3;
-	vm->vcpu.msr_lstar = 0xffffffff81000000ULL;
-	vm->vcpu.dr[0] = 0x1234;
-	vm->vcpu.dr6 = 0xffff0ff0;
+	vm->vcpus[0].xcr0 = 0x3;
+	vm->vcpus[0].msr_lstar = 0xffffffff81000000ULL;
+	vm->vcpus[0].dr[0] = 0x1234;
+	vm->vcpus[0].dr6 = 0xffff0ff0;
 	fake_vmx_enter_hook = check_xcr0_enter;
-	vmx_vcpu_run(&vm->vcpu);
+	/* As the scheduler runs a vCPU (vm/sched.c): its MSRs and debug
+	 * registers in, the run loop, and out again. */
+	msr_load_guest_state(&vm->vcpus[0]);
+	vmx_vcpu_run(&vm->vcpus[0]);
+	msr_save_guest_state(&vm->vcpus[0]);
 	assert_int_equal(fake_vmx_enter_calls, 1);
 	assert_int_equal(fake_xcr0, 0x7); /* given back */
-	assert_int_equal(vm->vcpu.dr[1], 0x5000); /* kept for the next run */
+	assert_int_equal(vm->vcpus[0].dr[1], 0x5000); /* kept for the next run */
 }
 
 int main(void)
@@ -1606,6 +1648,7 @@ int main(void)
 		cmocka_unit_test(test_vmcs_names),
 		cmocka_unit_test(test_handler_table),
 		T(test_cpuid_leaf1),
+		T(test_cpuid_topology),
 		T(test_cpuid_osxsave_mirrors_guest_cr4),
 		T(test_cpuid_hypervisor_leaves),
 		T(test_skip_ends_sti_blocking),
