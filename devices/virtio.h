@@ -25,6 +25,9 @@
 
 #define VIRTIO_MAX_QUEUES 4
 #define VIRTIO_MAX_QUEUE_SIZE 256
+/* Distinct reasons a device remembers having reported (virtio_report):
+ * more than the 26 rules devices/virtqueue.c and devices/virtio_blk.c name. */
+#define VIRTIO_MAX_REPORTED 32
 
 /* What a virtqueue is, as the driver set it up (VIRTIO 1.2, 2.7): the
  * transport writes these fields; devices/virtqueue.c uses them. */
@@ -81,6 +84,17 @@ struct virtio_device {
 	void *device_ctx;
 	/* Why the device stopped trusting the driver (DEVICE_NEEDS_RESET), for logs. */
 	const char *broken_reason;
+	/* Whoever owns the device hears here that the driver broke a rule:
+	 * what the device did about it and why (vm/platform.c prints it,
+	 * naming the VM). NULL: nobody listens. Called only through
+	 * virtio_report (devices/virtqueue.h), once per distinct reason. */
+	void (*report)(void *ctx, const char *what, const char *why);
+	void *report_ctx;
+	/* The reasons reported so far. Kept across device resets (2.4), so a
+	 * driver cannot flood the console by resetting the device and making
+	 * the same mistake again. */
+	const char *reported[VIRTIO_MAX_REPORTED];
+	unsigned n_reported;
 };
 
 /* --- Rules every transport shares (added with virtio_pci.c and virtio_mmio.c)

@@ -217,6 +217,9 @@ static uint8_t handle_request(struct virtio_blk *b, uint32_t *written)
 	}
 }
 
+/* What the device does with a malformed chain (virtio_report's "what"). */
+#define CHAIN_REFUSED "a request was refused (completed with used length 0, nothing transferred)"
+
 /* Complete the popped chain: status byte, used element. */
 static void complete(struct virtio_blk *b, unsigned q)
 {
@@ -227,6 +230,7 @@ static void complete(struct virtio_blk *b, unsigned q)
 		/* No byte to carry a status: nothing can be reported but
 		 * the completion itself. */
 		b->bad_chains++;
+		virtio_report(b->dev, CHAIN_REFUSED, "no device-writable byte for the status (5.2.6)");
 		virtq_push(b->dev, q, b->chain.head, 0);
 		return;
 	}
@@ -269,6 +273,7 @@ static void blk_queue_notify(struct virtio_device *d, unsigned q)
 				break;
 			if (r == VIRTQ_POP_BAD_CHAIN) {
 				b->bad_chains++;
+				virtio_report(d, CHAIN_REFUSED, b->chain.error);
 				virtq_push(d, q, b->chain.head, 0);
 			} else {
 				complete(b, q);

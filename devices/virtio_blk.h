@@ -10,7 +10,8 @@
  *
  * Every available chain is completed: a malformed chain (a virtqueue rule
  * broken, or no writable byte to hold a status) gets a used element of
- * length 0, nothing written, and counts in bad_chains; every other request
+ * length 0, nothing written, counts in bad_chains and is reported (once per
+ * reason, devices/virtqueue.h virtio_report); every other request
  * gets its status byte and a used length of the bytes written (data plus
  * the status byte). */
 #ifndef DEVICES_VIRTIO_BLK_H

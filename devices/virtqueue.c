@@ -62,12 +62,28 @@ void virtq_reset_state(struct virtqueue *vq)
 	vq->signalled_valid = false;
 }
 
+void virtio_report(struct virtio_device *d, const char *what, const char *why)
+{
+	if (!d->report || !why)
+		return;
+	for (unsigned i = 0; i < d->n_reported; i++)
+		if (d->reported[i] == why)
+			return;
+	/* A full list cannot tell "first" from "again": stay quiet, as the
+	 * MMIO bus does for unclaimed addresses (devices/bus.c). */
+	if (d->n_reported == VIRTIO_MAX_REPORTED)
+		return;
+	d->reported[d->n_reported++] = why;
+	d->report(d->report_ctx, what, why);
+}
+
 void virtio_mark_broken(struct virtio_device *d, const char *reason)
 {
 	if (virtio_is_broken(d))
 		return;
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	d->broken_reason = reason;
+	virtio_report(d, "the device needs a reset (DEVICE_NEEDS_RESET, 2.1.2)", reason);
 	/* 2.1.2: the device SHOULD send a configuration change notification
 	 * when it sets DEVICE_NEEDS_RESET after DRIVER_OK. */
 	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && d->transport && d->transport->notify_config)

@@ -101,9 +101,19 @@ const char *virtq_check_config(const struct guest_mem *m, const struct virtqueue
 /* Forget device-side ring state (device reset, 2.4). */
 void virtq_reset_state(struct virtqueue *vq);
 
-/* Mark the device broken (DEVICE_NEEDS_RESET, 2.1.2) with a reason and send
- * the configuration change notification. */
+/* Mark the device broken (DEVICE_NEEDS_RESET, 2.1.2) with a reason, report
+ * it (virtio_report) and send the configuration change notification. */
 void virtio_mark_broken(struct virtio_device *d, const char *reason);
+
+/* Tell the device's owner (d->report) that the driver broke a rule: what
+ * the device did and why. Only the first time for each why (the reasons are
+ * the static strings of this module and the device types, compared by
+ * address); once VIRTIO_MAX_REPORTED reasons have been reported, nothing
+ * more is. A guest decides how often its driver errs, so without this it
+ * would decide how much the hypervisor prints: on a console shared by every
+ * VM, one VM could drown the others' output. */
+void virtio_report(struct virtio_device *d, const char *what, const char *why);
+
 static inline bool virtio_is_broken(const struct virtio_device *d)
 {
 	return (d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;

@@ -84,8 +84,11 @@ static void pci_msi(void *ctx, uint64_t address, uint32_t data)
 	struct vm *vm = ctx;
 	struct apic_msg msg;
 	if (!msi_decode(address, data, &msg)) {
-		pr_warn("VM %s: a PCI device sent a malformed MSI (address 0x%llx data 0x%x): dropped",
-			vm->name, (unsigned long long)address, data);
+		/* The guest programmed the address: it decides how often this
+		 * happens, so only the first one is worth a line. */
+		if (vm->malformed_msis++ == 0)
+			pr_warn("VM %s: a PCI device sent a malformed MSI (address 0x%llx data 0x%x): dropped; "
+				"reported once", vm->name, (unsigned long long)address, data);
 		return;
 	}
 	deliver_to_lapics(vm, &msg);
@@ -408,12 +411,22 @@ void platform_update(struct vm *vm)
 	vm->timers_dirty = false;
 }
 
+/* The disk's complaints about the guest's driver (devices/virtqueue.c
+ * virtio_report: once per reason, so a guest cannot flood the console). */
+static void virtio_complaint(void *ctx, const char *what, const char *why)
+{
+	struct vm *vm = ctx;
+	pr_warn("VM %s: virtio-blk: %s: %s; reported once per reason", vm->name, what, why);
+}
+
 bool platform_add_disk(struct vm *vm, bool over_mmio)
 {
 	char serial[21];
 	hv_snprintf(serial, sizeof(serial), "hv-%s", vm->name);
 	virtio_blk_init(&vm->blk, &vm->vdev, &vm->disk, serial);
 	vm->vdev.mem = &vm->mem; /* every guest address goes through the checked helpers */
+	vm->vdev.report = virtio_complaint;
+	vm->vdev.report_ctx = vm;
 	vm->has_disk = true;
 	vm->disk_mmio = over_mmio;
 	if (over_mmio) {

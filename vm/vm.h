@@ -158,6 +158,7 @@ struct vm {
 	struct virtio_blk blk;
 	struct virtio_pci vpci;
 	struct virtio_mmio vmmio;
+	uint64_t malformed_msis;   /* MSIs from its PCI devices that msi_decode refused (dropped) */
 	struct vclock clock;     /* the guest TSC: host TSC + tsc_offset */
 	uint64_t tsc_offset;
 	uint64_t next_deadline;  /* earliest device timer, guest TSC; VCLOCK_NEVER */

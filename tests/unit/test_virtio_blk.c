@@ -664,6 +664,38 @@ static void test_malformed_chains(void **state)
 	blkt_free(t);
 }
 
+/* Malformed chains are reported with their reason, each reason once, however
+ * often the driver repeats it; the chains still complete as before. */
+static void test_malformed_chains_reported(void **state)
+{
+	(void)state;
+	struct blkt *t = blkt_new(FEATURES, false, 16);
+	for (unsigned i = 0; i < 5; i++) {
+		uint64_t h = put_header(t, VIRTIO_BLK_T_IN, 0), st = galloc(t, 1);
+		struct rig_buf b[] = { { h, 16, false }, { RIG_HV_GPA, 512, true }, { st, 1, true } };
+		submit(t, b, 3);
+	}
+	kick(t);
+	assert_int_equal(rig_used_idx(t->r), 5);
+	assert_int_equal(t->blk.bad_chains, 5);
+	assert_int_equal(t->r->reports, 1);
+	assert_string_equal(t->r->last_why, "buffer outside guest RAM");
+	assert_non_null(strstr(t->r->last_what, "refused"));
+	/* A chain with no byte for the status: a reason of its own. */
+	uint64_t h = put_header(t, VIRTIO_BLK_T_OUT, 0), d = galloc(t, 512);
+	struct rig_buf c[] = { { h, 16, false }, { d, 512, false } };
+	submit(t, c, 2);
+	submit(t, c, 2);
+	kick(t);
+	assert_int_equal(t->blk.bad_chains, 7);
+	assert_int_equal(t->r->reports, 2);
+	assert_non_null(strstr(t->r->last_why, "status"));
+	/* An ordinary request is not a complaint. */
+	assert_int_equal(run1(t, VIRTIO_BLK_T_IN, 1, 512, true, 513, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(t->r->reports, 2);
+	blkt_free(t);
+}
+
 static void test_avail_jump_breaks_device(void **state)
 {
 	(void)state;
@@ -673,6 +705,7 @@ static void test_avail_jump_breaks_device(void **state)
 	kick(t);
 	assert_true(t->r->dev.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	assert_non_null(t->r->dev.broken_reason);
+	assert_ptr_equal(t->r->last_why, t->r->dev.broken_reason);
 	assert_int_equal(t->r->config_irqs, 1);
 	assert_int_equal(rig_used_idx(t->r), 0);
 	assert_int_equal(t->r->queue_irqs, 0);
@@ -879,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_no_status_byte),
 		cmocka_unit_test(test_malformed_chains),
+		cmocka_unit_test(test_malformed_chains_reported),
 		cmocka_unit_test(test_avail_jump_breaks_device),
 		cmocka_unit_test(test_not_ready),
 		cmocka_unit_test(test_batch_direct),

@@ -615,6 +615,44 @@ static void test_avail_idx_read_once(void **state)
 	rig_free(r);
 }
 
+/* A driver's mistakes are reported to the device's owner once per reason,
+ * also after the device was reset; a full list goes quiet. */
+static void test_report_once_per_reason(void **state)
+{
+	(void)state;
+	static const char reason_a[] = "reason a", reason_b[] = "reason b";
+	static char many[VIRTIO_MAX_REPORTED][8];
+	struct rig *r = rig_new(16, 0);
+	virtio_mark_broken(&r->dev, reason_a);
+	assert_int_equal(r->reports, 1);
+	assert_ptr_equal(r->last_why, reason_a);
+	assert_non_null(strstr(r->last_what, "DEVICE_NEEDS_RESET"));
+	/* Broken again after a reset (2.4), for the same reason: no new line. */
+	virtio_reset(&r->dev);
+	assert_false(virtio_is_broken(&r->dev));
+	virtio_mark_broken(&r->dev, reason_a);
+	assert_true(virtio_is_broken(&r->dev));
+	assert_int_equal(r->reports, 1);
+	/* A different reason is news. */
+	virtio_report(&r->dev, "refused", reason_b);
+	assert_int_equal(r->reports, 2);
+	assert_ptr_equal(r->last_why, reason_b);
+	virtio_report(&r->dev, "refused", reason_b);
+	assert_int_equal(r->reports, 2);
+	/* Fill the list: then even new reasons are not reported. */
+	for (unsigned i = 0; i < VIRTIO_MAX_REPORTED; i++)
+		virtio_report(&r->dev, "refused", many[i]);
+	assert_int_equal(r->reports, VIRTIO_MAX_REPORTED);
+	assert_int_equal(r->dev.n_reported, VIRTIO_MAX_REPORTED);
+	/* Nobody listening, no reason: nothing happens. */
+	virtio_report(&r->dev, "refused", NULL);
+	r->dev.report = NULL;
+	r->dev.n_reported = 0;
+	virtio_report(&r->dev, "refused", reason_a);
+	assert_int_equal(r->reports, VIRTIO_MAX_REPORTED);
+	rig_free(r);
+}
+
 static void test_reset_state(void **state)
 {
 	(void)state;
@@ -660,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_event_idx_notify),
 		cmocka_unit_test(test_avail_event),
 		cmocka_unit_test(test_avail_idx_read_once),
+		cmocka_unit_test(test_report_once_per_reason),
 		cmocka_unit_test(test_reset_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

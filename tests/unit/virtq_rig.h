@@ -33,6 +33,9 @@ struct rig {
 	struct virtio_transport_ops tops;
 	uint16_t avail_idx; /* the driver's copy */
 	unsigned queue_irqs, config_irqs;
+	/* What the device reported (virtio_report): how often, the last one. */
+	unsigned reports;
+	const char *last_what, *last_why;
 };
 
 static inline struct rig *rig_of(struct virtio_device *d)
@@ -48,6 +51,13 @@ static inline void rig_notify_config(struct virtio_device *d)
 {
 	rig_of(d)->config_irqs++;
 }
+static inline void rig_report(void *ctx, const char *what, const char *why)
+{
+	struct rig *r = ctx;
+	r->reports++;
+	r->last_what = what;
+	r->last_why = why;
+}
 
 /* Queue 0 of size qsize at the RIG_* addresses, features accepted, DRIVER_OK. */
 static inline struct rig *rig_new(uint16_t qsize, uint64_t features)
@@ -60,6 +70,8 @@ static inline struct rig *rig_new(uint16_t qsize, uint64_t features)
 	r->tops.notify_config = rig_notify_config;
 	r->dev.mem = &r->mem;
 	r->dev.transport = &r->tops;
+	r->dev.report = rig_report;
+	r->dev.report_ctx = r;
 	r->dev.num_queues = 1;
 	r->dev.guest_features = features;
 	r->dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |

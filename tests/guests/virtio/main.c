@@ -418,9 +418,11 @@ void guest_main(uint32_t magic, uint32_t mb_info)
 	h = 0;
 	submit(&h, 1);
 	check(completed() == 1, "an oversized indirect table is refused, the chain completed", "");
-	/* A descriptor loop: 0 -> 1 -> 0. */
+	/* A descriptor loop: 0 -> 1 -> 0, both device-readable (a writable 1
+	 * would be refused for coming before a readable one, 2.7.4.2, before
+	 * the loop is found). */
 	desc[0] = (struct virtq_desc){ (uint32_t)&hdr[0], 16, VIRTQ_DESC_F_NEXT, 1 };
-	desc[1] = (struct virtq_desc){ (uint32_t)&status[0], 1, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0 };
+	desc[1] = (struct virtq_desc){ (uint32_t)&status[0], 1, VIRTQ_DESC_F_NEXT, 0 };
 	h = 0;
 	submit(&h, 1);
 	check(completed() == 1, "a descriptor loop is refused, the chain completed", "");
