@@ -40,12 +40,15 @@ struct vcpu *vcpu_running_here(void)
 void vcpu_kick(struct vcpu *v)
 {
 	v->events_waiting = true;
+	struct cpu *me = this_cpu();
+	if (me->running_vcpu == v && __atomic_load_n(&v->mode, __ATOMIC_RELAXED) == VCPU_OUTSIDE_GUEST)
+		return; /* from its own run loop, here: it looks at events before entering */
 	__atomic_store_n(&v->kicked, 1, __ATOMIC_SEQ_CST);
 	struct cpu *c = __atomic_load_n(&v->home, __ATOMIC_ACQUIRE);
 	if (!c)
 		return;
 	__atomic_fetch_add(&c->kicks, 1, __ATOMIC_SEQ_CST);
-	if (c == this_cpu())
+	if (c == me)
 		return; /* we are that CPU, in the hypervisor: the run loop looks */
 	if (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->sleeping, __ATOMIC_SEQ_CST))
 		lapic_host_send_fixed(c->apic_id, HOST_WAKE_VECTOR);
@@ -362,7 +365,9 @@ static void run_one(struct cpu *c, struct vcpu *v)
 	v->run_start = rdtsc();
 	v->slice_end = v->run_start + us_to_tsc(SCHED_SLICE_US);
 	v->kicks_seen = __atomic_load_n(&c->kicks, __ATOMIC_RELAXED);
+	c->running_vcpu = v;
 	vmx_vcpu_run(v);
+	c->running_vcpu = NULL;
 	uint64_t now = rdtsc();
 	if (v->vm->state == VM_STATE_RUNNING && now >= v->slice_end)
 		maybe_migrate(c, v, now);

@@ -144,7 +144,29 @@ static const char *load_acpi(struct vm *vm, const void **rsdp, uint32_t *rsdp_le
 	return NULL;
 }
 
+/* The loaders (vm/guest_boot.c and the ACPI table buffer above) build in
+ * static scratch space; a VM's reset may load on any CPU while another VM
+ * is created or reset elsewhere: one load at a time. */
+static struct ticket_lock loader_lock = TICKET_LOCK_INIT;
+
+static const char *load_guest_locked(struct vm *vm, struct guest_boot *gb);
+
 static const char *load_guest(struct vm *vm, struct guest_boot *gb)
+{
+	ticket_lock(&loader_lock);
+	const char *err = load_guest_locked(vm, gb);
+	/* The message may live in the loaders' scratch space: keep a copy. */
+	static char err_copy[MAX_CPUS][192];
+	if (err) {
+		char *copy = err_copy[this_cpu()->index];
+		hv_snprintf(copy, sizeof(err_copy[0]), "%s", err);
+		err = copy;
+	}
+	ticket_unlock(&loader_lock);
+	return err;
+}
+
+static const char *load_guest_locked(struct vm *vm, struct guest_boot *gb)
 {
 	const void *rsdp;
 	uint32_t rsdp_len;

@@ -71,6 +71,7 @@ struct vcpu {
 	void *vmcs;
 	uint64_t vmcs_pa;
 	struct pending_event event;
+	bool entry_event_written; /* the VMCS holds an event for the next entry (cleared after it) */
 	uint64_t xcr0;
 	uint64_t exits;
 

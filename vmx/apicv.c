@@ -51,6 +51,8 @@ void apicv_decide(struct vm *vm, bool wanted)
 {
 	const char *missing = vmx_apicv_missing(&vmx_caps);
 	vm->apicv = wanted && !missing;
+	if (vm->apicv)
+		build_msr_bitmaps(); /* here, on the boot CPU, before any vCPU of any VM uses them */
 	if (vm->apicv && !vm->apic_access_page) {
 		vm->apic_access_page = page_alloc(1, PAGE_SIZE);
 		if (!vm->apic_access_page) {
@@ -84,7 +86,6 @@ void apicv_setup_vmcs(struct vcpu *v)
 {
 	if (!v->vm->apicv)
 		return;
-	build_msr_bitmaps();
 	vmcs_write(VMCS_VIRTUAL_APIC_PAGE_ADDR, virt_to_phys(v->lapic.page));
 	vmcs_write(VMCS_APIC_ACCESS_ADDR, virt_to_phys(v->vm->apic_access_page));
 	/* With virtual-interrupt delivery the TPR threshold is not used (SDM

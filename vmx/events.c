@@ -234,8 +234,16 @@ static void local_apic_signals(struct vcpu *v)
 
 static void before_entry(struct vcpu *v)
 {
+	/* An event is written for this entry already (the run loop looked
+	 * again after a kick, before entering): it must reach the guest, not
+	 * be overwritten by the next one; what waits comes after it. */
+	if (v->entry_event_written) {
+		arm_windows(v);
+		return;
+	}
 	if (v->event.valid) {
 		inject_event(&v->event);
+		v->entry_event_written = true;
 		v->event.valid = false;
 		/* Whatever else waits is injected after this one is delivered. */
 		arm_windows(v);
@@ -259,6 +267,7 @@ static void before_entry(struct vcpu *v)
 			else
 				lapic_take_nmi(&v->lapic);
 			inject(INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | EXC_NMI);
+			v->entry_event_written = true;
 			arm_windows(v);
 			return;
 		}
@@ -288,6 +297,7 @@ static void before_entry(struct vcpu *v)
 	}
 	inject(INTR_INFO_VALID | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) |
 			  (uint32_t)(vector & 0xff));
+	v->entry_event_written = true;
 	arm_windows(v);
 }
 

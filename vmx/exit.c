@@ -387,6 +387,7 @@ void vmx_vcpu_run(struct vcpu *v)
 		uint64_t t0 = rdtsc();
 		if (rc < 0)
 			continue; /* kicked just before entering: look again */
+		v->entry_event_written = false; /* delivered, or back in the vectoring info */
 		if (rc != 0) {
 			report_entry_failure(v, rc);
 			break;

@@ -25,14 +25,16 @@ static struct xsave_component host_xsave[XSAVE_COMPONENTS];
 
 static const struct xsave_component *host_xsave_layout(void)
 {
+	/* Several CPUs may get here first at once: each writes the same values,
+	 * and `read` is published after them. */
 	static bool read;
-	if (!read) {
+	if (!__atomic_load_n(&read, __ATOMIC_ACQUIRE)) {
 		for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
 			struct cpuid_regs c;
 			cpuid_count(0xd, i, &c);
 			host_xsave[i] = (struct xsave_component){ c.ebx, c.eax, (c.ecx & BIT(1)) != 0 };
 		}
-		read = true;
+		__atomic_store_n(&read, true, __ATOMIC_RELEASE);
 	}
 	return host_xsave;
 }

@@ -276,7 +276,7 @@ static void stop(struct mmio_ctx *c, const struct vmexit *e, const uint8_t *byte
 
 void mmio_emulate(struct vcpu *v, const struct vmexit *e)
 {
-	static struct mmio_ctx c;
+	struct mmio_ctx c; /* on this CPU's stack: other CPUs emulate at the same time */
 	uint8_t bytes[INSN_MAX_LEN];
 	unsigned n = 0;
 	struct insn in;

@@ -41,6 +41,7 @@ struct cpu {
 	void *ist_top[2];       /* its #DF and NMI stacks (TSS IST1, IST2) */
 	void *vmxon_region;     /* its VMXON region (SDM 25.11.5) */
 	struct vcpu *current_vcpu; /* the vCPU whose VMCS, MSRs and FPU state it holds, or NULL */
+	struct vcpu *running_vcpu; /* the vCPU whose run loop it is in, or NULL */
 	struct cpu_mailbox mailbox;
 
 	/* The vCPUs it runs (vm/sched.c): its run queue, under rq_lock. */

@@ -5,9 +5,12 @@
 # emulated fully.
 iso=$T/platform.iso
 log=$T/platform.serial
+# The two VMs run at once; the guest measures its timers against its TSC,
+# so each gets a CPU of its own (two CPUs: each vCPU pinned). On one CPU
+# they would share it in 10 ms slices and a 1 ms timer could not keep time.
 mkiso $iso "loglevel=info" $B/guests/platform.elf "name=platform mem=16M" \
 	$B/guests/platform.elf "name=platform-noapicv mem=16M apicv=no"
-scripts/bochs.sh $iso $log 400
+scripts/bochs.sh $iso $log 400 2
 for vm in platform platform-noapicv; do
 	guest_checks "$vm" $log $vm
 	expect "$vm: guest summary" $log "^\[$vm\] RESULT: [0-9]+ passed, 0 failed"
