@@ -88,6 +88,50 @@ awk '{
 	if (qd == 16 && size == 4) printf "bench: blk_exits_per_req_qd16 %.3f exits\n", v["read_exits"] / v["requests"]
 }' $T/blk.lines
 
+# IPIs between vCPUs (issue 7): the smp guest ping-pongs 1000 fixed IPIs
+# between its BSP and an AP that halts in between (tests/guests/smp),
+# natively on a two-CPU Bochs and under the hypervisor with 2 vCPUs, on two
+# CPUs (each vCPU pinned) and on one (time-shared). One IPI is half a round
+# trip: the sender's ICR write to the receiver's handler, the guest's own
+# instructions included.
+ipi_ticks() { tr -d '\r' < "$1" | sed -n 's/.*smp-guest: ipi roundtrips=\([0-9]*\) ticks=\([0-9]*\).*/\1 \2/p' | tail -1; }
+scripts/mkiso.sh --native $T/smp-native.iso $B/guests/smp.elf "cpus=2"
+printf 'vm name=smp mem=32M vcpus=2 kernel=smp.elf cmdline="cpus=2"\n' > $T/smp.conf
+scripts/mkiso.sh $T/smp-hv.iso "loglevel=warn" $T/smp.conf config $B/guests/smp.elf smp.elf
+scripts/bochs.sh $T/smp-native.iso $T/smp-native.serial 300 2
+scripts/bochs.sh $T/smp-hv.iso $T/smp-hv.serial 300 2
+scripts/bochs.sh $T/smp-hv.iso $T/smp-hv1.serial 300 1
+set -- $(ipi_ticks $T/smp-native.serial) $(ipi_ticks $T/smp-hv.serial) $(ipi_ticks $T/smp-hv1.serial)
+if [ $# -ne 6 ]; then
+	echo "bench: the smp guest did not report its IPI round trips (see $T/smp-*.serial)" >&2
+	exit 1
+fi
+echo "bench: ipi_native $(($2 / $1 / 2)) instructions"
+echo "bench: ipi $(($4 / $3 / 2)) instructions"
+echo "bench: ipi_timeshared $(($6 / $5 / 2)) instructions"
+
+# Two VMs doing disk I/O at once (issue 7): the virtio-blk benchmark above in
+# two VMs started together, on two CPUs (one each) and on one (sharing it).
+# Per VM: instructions (guest TSC ticks) per MiB read with 64 KiB requests,
+# 16 in flight; aggregate: both VMs' MiB per instruction against one VM
+# alone above (2.00 = twice the throughput of one VM).
+printf 'vm name=blk1 mem=32M kernel=virtio.elf disk_size=8M cmdline="bench"\nvm name=blk2 mem=32M kernel=virtio.elf disk_size=8M cmdline="bench"\n' > $T/blk2.conf
+scripts/mkiso.sh $T/blk2.iso "loglevel=warn" $T/blk2.conf config $B/guests/virtio.elf virtio.elf
+scripts/bochs.sh $T/blk2.iso $T/blk2-2cpu.serial 300 2
+scripts/bochs.sh $T/blk2.iso $T/blk2-1cpu.serial 300 1
+one=$(sed -n 's/.*size=65536 depth=16 .*read_ticks=\([0-9]*\).*/\1/p' $T/blk.lines | tail -1)
+for cpus in 2 1; do
+	tr -d '\r' < $T/blk2-${cpus}cpu.serial | sed -n 's/^\[\(blk[12]\)\] blkbench: size=65536 depth=16 .*read_ticks=\([0-9]*\).*/\1 \2/p' > $T/blk2-$cpus.lines
+	if [ "$(wc -l < $T/blk2-$cpus.lines)" -ne 2 ] || [ -z "$one" ]; then
+		echo "bench: the two-VM disk benchmark did not report (see $T/blk2-${cpus}cpu.serial)" >&2
+		exit 1
+	fi
+	awk -v one="$one" -v cpus=$cpus '{ t[NR] = $2 } END {
+		printf "bench: blk_2vms_%dcpu_read_64k_qd16 %d instructions_per_mib\n", cpus, (t[1] + t[2]) / 2
+		printf "bench: blk_2vms_%dcpu_aggregate_vs_1vm %.2f ratio\n", cpus, one / t[1] + one / t[2]
+	}' $T/blk2-$cpus.lines
+done
+
 # Debian's stock kernel booting to init, natively and under the hypervisor
 # (issue 6): tests/linux/bench.sh. SKIP_LINUX=1 leaves it out.
 if [ -z "${SKIP_LINUX:-}" ]; then

@@ -384,6 +384,15 @@ void msr_fpu_save(struct vcpu *v)
 	if (read_cr4() & CR4_OSXSAVE) {
 		msr_before_entry(v); /* XCR0 = the guest's */
 		xsave64(v->fpu, ~0ULL);
+		/* x87 and SSE are loaded from the legacy area on the way back even
+		 * if they were in their initial configuration (XSAVE wrote that
+		 * there): see msr_fpu_restore for why x87 is never left to
+		 * XRSTOR's initialization. XSTATE_BV is at byte 512 (SDM Vol. 1
+		 * 13.4.2). */
+		uint64_t bv;
+		memcpy(&bv, (uint8_t *)v->fpu + 512, sizeof(bv));
+		bv |= 3;
+		memcpy((uint8_t *)v->fpu + 512, &bv, sizeof(bv));
 	} else {
 		fxsave64(v->fpu);
 	}
@@ -394,21 +403,37 @@ void msr_fpu_restore(struct vcpu *v)
 {
 	if (!v->fpu)
 		return;
-	if (!v->fpu_valid) {
-		/* The INIT state (SDM Vol. 3A Table 9-1): an XSAVE header with
-		 * XSTATE_BV = 0 puts every component in its initial
-		 * configuration; MXCSR, loaded from the legacy area whatever
-		 * XSTATE_BV says, is 1F80H; x87 FCW is 037FH for FXRSTOR. */
-		memset(v->fpu, 0, PAGE_SIZE);
-		uint16_t fcw = 0x037f;
-		uint32_t mxcsr = 0x1f80;
-		memcpy((uint8_t *)v->fpu, &fcw, sizeof(fcw));
-		memcpy((uint8_t *)v->fpu + 24, &mxcsr, sizeof(mxcsr));
+	bool xsave = read_cr4() & CR4_OSXSAVE;
+	if (v->fpu_valid) {
+		if (xsave) {
+			msr_before_entry(v);
+			xrstor64(v->fpu, ~0ULL);
+		} else {
+			fxrstor64(v->fpu);
+		}
+		return;
 	}
-	if (read_cr4() & CR4_OSXSAVE) {
+	/* Never saved: the INIT state (SDM Vol. 3A Table 9-1), so that
+	 * nothing of the vCPU that had this CPU before shows through. x87
+	 * and SSE from a legacy image: FCW 037FH, MXCSR 1F80H, the rest 0.
+	 * (An XRSTOR with XSTATE_BV = 0 would do it in one go, but in Bochs
+	 * x87 initialized so left Linux's decompressor unable to finish:
+	 * docs/debugging.md.) Then every other component the host has (AVX,
+	 * AVX-512...) to its initial configuration: XRSTOR with those bits
+	 * requested and clear in XSTATE_BV (SDM Vol. 1 13.8.1), with the
+	 * host's XCR0 loaded so that they may be requested. */
+	memset(v->fpu, 0, PAGE_SIZE);
+	uint16_t fcw = 0x037f;
+	uint32_t mxcsr = 0x1f80;
+	memcpy((uint8_t *)v->fpu, &fcw, sizeof(fcw));
+	memcpy((uint8_t *)v->fpu + 24, &mxcsr, sizeof(mxcsr));
+	fxrstor64(v->fpu);
+	if (xsave) {
+		struct cpu *c = this_cpu();
+		if (c->hw_xcr0 != c->host_xcr0)
+			xsetbv(0, c->host_xcr0);
+		c->hw_xcr0 = c->host_xcr0;
+		xrstor64(v->fpu, c->host_xcr0 & ~3ULL);
 		msr_before_entry(v);
-		xrstor64(v->fpu, ~0ULL);
-	} else {
-		fxrstor64(v->fpu);
 	}
 }

@@ -12,6 +12,7 @@ says. SCRIPT has one step a line:
                    line end count)
     send TEXT      type TEXT; \\r, \\n, \\xNN escapes as in Python (\\x01 is
                    Ctrl-A); each byte is sent a little apart, as typed
+    sleep SECONDS  record what comes for that long (wall time) first
     # ...          a comment
 
 A step that times out is reported on stderr and in SERIAL_OUT as
@@ -44,6 +45,8 @@ def main():
                 steps.append((n, verb, re.compile(arg.encode())))
             elif verb == "send":
                 steps.append((n, verb, arg.encode().decode("unicode_escape").encode("latin-1")))
+            elif verb == "sleep":
+                steps.append((n, verb, float(arg)))
             else:
                 sys.exit(f"{script}:{n}: unknown step '{verb}'")
 
@@ -88,6 +91,11 @@ def main():
     for n, verb, arg in steps:
         if not alive:
             break
+        if verb == "sleep":
+            end = time.time() + arg
+            while alive and time.time() < end and bochs.poll() is None:
+                alive = pump(0.2)
+            continue
         if verb == "send":
             for b in arg:
                 conn.sendall(bytes([b]))
