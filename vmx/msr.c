@@ -374,21 +374,48 @@ void msr_before_entry(struct vcpu *v)
 /* The guest's x87, SSE and AVX registers are not in the VMCS: the CPU
  * keeps them across VM entries and exits (the hypervisor itself is built
  * with -mgeneral-regs-only and never touches them). When another vCPU is
- * to run on this CPU, or this one moves, they go to the vCPU's XSAVE area,
- * saved with the guest's own XCR0 loaded so that every component it
- * enabled is included (SDM Vol. 1 13.7). */
+ * to run on this CPU, or this one moves, they go to the vCPU's XSAVE area.
+ * XSAVE and XRSTOR act on the components XCR0 enables (SDM Vol. 1 13.7,
+ * 13.8): they run with every user component the CPU supports enabled
+ * (CPUID.(EAX=0DH,ECX=0):EDX:EAX, 13.2), a superset of any guest's XCR0,
+ * so that every register is moved, whatever the guest enabled (a guest
+ * may use SSE without SSE in XCR0, through FXSAVE). The hypervisor's own
+ * XCR0 is only x87. If all of them would not fit the page, x87, SSE and
+ * AVX are moved. */
+static uint64_t fpu_xcr0(void)
+{
+	static uint64_t mask;
+	if (!__atomic_load_n(&mask, __ATOMIC_ACQUIRE)) {
+		struct cpuid_regs r;
+		cpuid_count(0xd, 0, &r);
+		uint64_t m = ((uint64_t)r.edx << 32) | r.eax;
+		if (r.ecx > PAGE_SIZE)
+			m &= 7;
+		__atomic_store_n(&mask, m | 1, __ATOMIC_RELEASE);
+	}
+	return mask;
+}
+
+static void xcr0_for_fpu(struct cpu *c)
+{
+	uint64_t m = fpu_xcr0();
+	if (c->hw_xcr0 != m) {
+		xsetbv(0, m);
+		c->hw_xcr0 = m;
+	}
+}
+
 void msr_fpu_save(struct vcpu *v)
 {
 	if (!v->fpu)
 		return;
 	if (read_cr4() & CR4_OSXSAVE) {
-		msr_before_entry(v); /* XCR0 = the guest's */
+		xcr0_for_fpu(this_cpu());
 		xsave64(v->fpu, ~0ULL);
 		/* x87 and SSE are loaded from the legacy area on the way back even
 		 * if they were in their initial configuration (XSAVE wrote that
 		 * there): see msr_fpu_restore for why x87 is never left to
-		 * XRSTOR's initialization. XSTATE_BV is at byte 512 (SDM Vol. 1
-		 * 13.4.2). */
+		 * XRSTOR's initialization. XSTATE_BV is at byte 512 (13.4.2). */
 		uint64_t bv;
 		memcpy(&bv, (uint8_t *)v->fpu + 512, sizeof(bv));
 		bv |= 3;
@@ -406,8 +433,9 @@ void msr_fpu_restore(struct vcpu *v)
 	bool xsave = read_cr4() & CR4_OSXSAVE;
 	if (v->fpu_valid) {
 		if (xsave) {
-			msr_before_entry(v);
+			xcr0_for_fpu(this_cpu());
 			xrstor64(v->fpu, ~0ULL);
+			msr_before_entry(v); /* the guest's XCR0 again */
 		} else {
 			fxrstor64(v->fpu);
 		}
@@ -420,8 +448,7 @@ void msr_fpu_restore(struct vcpu *v)
 	 * x87 initialized so left Linux's decompressor unable to finish:
 	 * docs/debugging.md.) Then every other component the host has (AVX,
 	 * AVX-512...) to its initial configuration: XRSTOR with those bits
-	 * requested and clear in XSTATE_BV (SDM Vol. 1 13.8.1), with the
-	 * host's XCR0 loaded so that they may be requested. */
+	 * requested and clear in XSTATE_BV (SDM Vol. 1 13.8.1). */
 	memset(v->fpu, 0, PAGE_SIZE);
 	uint16_t fcw = 0x037f;
 	uint32_t mxcsr = 0x1f80;
@@ -429,11 +456,8 @@ void msr_fpu_restore(struct vcpu *v)
 	memcpy((uint8_t *)v->fpu + 24, &mxcsr, sizeof(mxcsr));
 	fxrstor64(v->fpu);
 	if (xsave) {
-		struct cpu *c = this_cpu();
-		if (c->hw_xcr0 != c->host_xcr0)
-			xsetbv(0, c->host_xcr0);
-		c->hw_xcr0 = c->host_xcr0;
-		xrstor64(v->fpu, c->host_xcr0 & ~3ULL);
+		xcr0_for_fpu(this_cpu());
+		xrstor64(v->fpu, fpu_xcr0() & ~3ULL);
 		msr_before_entry(v);
 	}
 }

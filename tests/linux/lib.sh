@@ -36,3 +36,15 @@ linux_prepare() {
 	fail "linux: preparing the guest assets (Debian kernel download, initramfs, disk): $(tail -1 build/test/linux-prepare.log)"
 	return 1
 }
+
+# linux_expect_disk NAME LOG VMNAME: the hypervisor's checksum of the VM's
+# disk at its stop equals the one the guest read back last.
+linux_expect_disk() {
+	lt_guest=$(linux_disk_line "$2")
+	lt_hv=$(tr -d '\r' < "$2" | grep -Eo "VM $3 disk: [0-9]+ bytes, checksum fnv1a64 [0-9a-f]{16}" | tail -1 | sed 's/.* //')
+	if [ -n "$lt_guest" ] && [ "$lt_guest" = "$lt_hv" ]; then
+		pass "$1: the hypervisor's disk holds exactly what the guest read back (fnv1a64 $lt_hv)"
+	else
+		fail "$1: disk checksum: the guest read '$lt_guest', the hypervisor holds '$lt_hv'"
+	fi
+}

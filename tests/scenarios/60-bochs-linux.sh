@@ -40,13 +40,7 @@ EOC
 			"$lt_reset_re" '^\[linux\] linux-test: boot 2, disk mounted'
 		expect "linux: the guest's power-off stopped the VM" $lt_log "$lt_poweroff_re"
 		expect "linux: the hypervisor reported the disk at the stop" $lt_log "$lt_disk_re"
-		lt_guest=$(linux_disk_line $lt_log)
-		lt_hv=$(tr -d '\r' < $lt_log | grep -Eo "$lt_disk_re" | tail -1 | sed 's/.* //')
-		if [ -n "$lt_guest" ] && [ "$lt_guest" = "$lt_hv" ]; then
-			pass "linux: the hypervisor's disk holds exactly what the guest read back (fnv1a64 $lt_hv)"
-		else
-			fail "linux: disk checksum: the guest read '$lt_guest', the hypervisor holds '$lt_hv'"
-		fi
+		linux_expect_disk "linux" $lt_log linux
 	fi
 	expect "linux: the VM ran and did not fail" $lt_log 'all VMs done: 1 ran, 0 failed, 0 refused'
 fi

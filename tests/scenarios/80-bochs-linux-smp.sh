@@ -38,13 +38,7 @@ EOC
 		expect "linux-smp: the guest finished" $lt_log '^\[linux\] linux-test: smp done'
 		expect_not "linux-smp: no kernel panic, oops or soft lockup" $lt_log 'Kernel panic|Oops|BUG: |general protection fault|soft lockup|rcu_sched self-detected'
 		expect "linux-smp: the guest's power-off stopped the VM" $lt_log 'VM linux stopped: guest powered off'
-		lt_guest=$(linux_disk_line $lt_log)
-		lt_hv=$(tr -d '\r' < $lt_log | grep -Eo 'VM linux disk: [0-9]+ bytes, checksum fnv1a64 [0-9a-f]{16}' | tail -1 | sed 's/.* //')
-		if [ -n "$lt_guest" ] && [ "$lt_guest" = "$lt_hv" ]; then
-			pass "linux-smp: the hypervisor's disk holds exactly what the guest read back (fnv1a64 $lt_hv)"
-		else
-			fail "linux-smp: disk checksum: the guest read '$lt_guest', the hypervisor holds '$lt_hv'"
-		fi
+		linux_expect_disk "linux-smp" $lt_log linux
 	fi
 	# The hostile VM did its worst beside it, and only it was stopped.
 	for phase in scan virtio ipi spin; do

@@ -22,6 +22,19 @@ static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1"
 static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
 static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
 
+/* PCI configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2), bus 0:
+ * register reg (dword aligned) of device dev, function 0. */
+static inline uint32_t pci_cfg(unsigned dev, unsigned reg)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
+	return inl(0xcfc);
+}
+static inline void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
+	outl(0xcfc, v);
+}
+
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

@@ -267,17 +267,6 @@ static uint32_t msix_table_off;
 static uint16_t last_used;
 static uint64_t ram_top; /* the end of our RAM, for requests straddling it */
 
-static uint32_t pci_cfg(unsigned dev, unsigned reg)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	return inl(0xcfc);
-}
-static void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	outl(0xcfc, v);
-}
-
 /* The common configuration structure (4.1.4.3), by offset. */
 #define C8(o) (*(volatile uint8_t *)(common + (o)))
 #define C16(o) (*(volatile uint16_t *)(common + (o)))

@@ -235,18 +235,6 @@ static void check_uart(void)
 	      "count %u, byte 0x%x", count[V_PIC_BASE + 4], uart_rx);
 }
 
-static uint32_t pci_cfg(unsigned dev, unsigned reg)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	return inl(0xcfc);
-}
-
-static void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	outl(0xcfc, v);
-}
-
 static void check_pci(void)
 {
 	unsigned found = 0, bridge = 0, testdev = 0;

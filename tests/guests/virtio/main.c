@@ -47,17 +47,6 @@ static bool use_mmio, bench;
 #define MMIO_BASE 0xfeb00000u
 #define M32(o) (*(volatile uint32_t *)(MMIO_BASE + (o)))
 
-static uint32_t pci_cfg(unsigned dev, unsigned reg)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	return inl(0xcfc);
-}
-static void pci_cfg_w(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | (dev << 11) | reg);
-	outl(0xcfc, v);
-}
-
 #define C8(o) (*(volatile uint8_t *)(common + (o)))
 #define C16(o) (*(volatile uint16_t *)(common + (o)))
 #define C32(o) (*(volatile uint32_t *)(common + (o)))
