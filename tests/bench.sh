@@ -111,16 +111,19 @@ echo "bench: ipi $(($4 / $3 / 2)) instructions"
 echo "bench: ipi_timeshared $(($6 / $5 / 2)) instructions"
 
 # Two VMs doing disk I/O at once (issue 7): the virtio-blk benchmark above in
-# two VMs started together, on two CPUs (one each) and on one (sharing it).
-# Per VM: instructions (guest TSC ticks) per MiB read with 64 KiB requests,
-# 16 in flight; aggregate: both VMs' MiB per instruction against one VM
-# alone above (2.00 = twice the throughput of one VM).
+# two VMs started together on two CPUs (one each; both run in the same guest
+# time, so their transfers overlap). Per VM: instructions (guest TSC ticks)
+# per MiB read with 64 KiB requests, 16 in flight; aggregate: both VMs' MiB
+# per instruction against one VM alone above (2.00 = twice the throughput
+# of one VM: nothing they share slows either). Not measured on one CPU:
+# each 1 MiB transfer takes less than a 10 ms slice, so two VMs sharing a
+# CPU take turns rather than overlap, and each would report its
+# undisturbed figure.
 printf 'vm name=blk1 mem=32M kernel=virtio.elf disk_size=8M cmdline="bench"\nvm name=blk2 mem=32M kernel=virtio.elf disk_size=8M cmdline="bench"\n' > $T/blk2.conf
 scripts/mkiso.sh $T/blk2.iso "loglevel=warn" $T/blk2.conf config $B/guests/virtio.elf virtio.elf
 scripts/bochs.sh $T/blk2.iso $T/blk2-2cpu.serial 300 2
-scripts/bochs.sh $T/blk2.iso $T/blk2-1cpu.serial 300 1
 one=$(sed -n 's/.*size=65536 depth=16 .*read_ticks=\([0-9]*\).*/\1/p' $T/blk.lines | tail -1)
-for cpus in 2 1; do
+for cpus in 2; do
 	tr -d '\r' < $T/blk2-${cpus}cpu.serial | sed -n 's/^\[\(blk[12]\)\] blkbench: size=65536 depth=16 .*read_ticks=\([0-9]*\).*/\1 \2/p' > $T/blk2-$cpus.lines
 	if [ "$(wc -l < $T/blk2-$cpus.lines)" -ne 2 ] || [ -z "$one" ]; then
 		echo "bench: the two-VM disk benchmark did not report (see $T/blk2-${cpus}cpu.serial)" >&2

@@ -92,14 +92,6 @@ static enum readiness readiness(const struct vcpu *v, uint64_t now)
 	return IDLE;
 }
 
-static bool others_ready(struct cpu *c, const struct vcpu *self, uint64_t now)
-{
-	for (unsigned i = 0; i < c->rq_len; i++)
-		if (c->rq[i] != self && readiness(c->rq[i], now) == READY)
-			return true;
-	return false;
-}
-
 /* Another vCPU of c has a device deadline due (its timer interrupt is
  * waiting): like a kick, a reason to preempt before the slice ends. */
 static bool others_deadline_due(struct cpu *c, const struct vcpu *self, uint64_t now)
@@ -121,17 +113,27 @@ bool sched_should_yield(struct vcpu *v)
 	/* Before the slice ends, only a halted vCPU gives way, or one that
 	 * has run a little while another of this CPU's vCPUs was kicked (an
 	 * IPI or an interrupt for it: waiting a whole slice would make every
-	 * IPI between time-shared vCPUs cost a slice). */
-	bool ran_enough = now - v->run_start >= us_to_tsc(SCHED_WAKEUP_MIN_RUN_US);
+	 * IPI between time-shared vCPUs cost a slice) or has a device
+	 * deadline due. Fairness decides whom it gives way to: a vCPU that
+	 * has had less CPU time (runtime), so that a VM with frequent timers
+	 * cannot starve one without. */
+	uint64_t ran = now - v->run_start, mine = v->runtime + ran;
+	bool ran_enough = ran >= us_to_tsc(SCHED_WAKEUP_MIN_RUN_US);
 	bool kicked = __atomic_load_n(&c->kicks, __ATOMIC_RELAXED) != v->kicks_seen;
+	bool slice_over = now >= v->slice_end;
 	ticket_lock(&c->rq_lock);
 	bool woken = ran_enough && (kicked || others_deadline_due(c, v, now));
-	if (!v->halted && now < v->slice_end && !woken) {
+	if (!v->halted && !slice_over && !woken) {
 		ticket_unlock(&c->rq_lock);
 		return false;
 	}
 	v->kicks_seen = __atomic_load_n(&c->kicks, __ATOMIC_RELAXED);
-	bool other = others_ready(c, v, now);
+	bool other = false;
+	for (unsigned i = 0; i < c->rq_len && !other; i++) {
+		struct vcpu *u = c->rq[i];
+		other = u != v && readiness(u, now) == READY &&
+			(v->halted || (slice_over ? u->runtime <= mine : u->runtime < mine));
+	}
 	ticket_unlock(&c->rq_lock);
 	if (!other && now >= v->slice_end)
 		v->slice_end = now + us_to_tsc(SCHED_SLICE_US); /* nobody waits: a new slice */
@@ -186,6 +188,12 @@ bool sched_poll(void)
 static void rq_add(struct cpu *c, struct vcpu *v)
 {
 	ticket_lock(&c->rq_lock);
+	/* It starts level with the least-served vCPU there: neither owed the
+	 * CPU for the time it was elsewhere, nor behind the others. */
+	uint64_t least = UINT64_MAX;
+	for (unsigned i = 0; i < c->rq_len; i++)
+		least = MIN(least, c->rq[i]->runtime);
+	v->runtime = least == UINT64_MAX ? 0 : least;
 	c->rq[c->rq_len++] = v;
 	__atomic_store_n(&v->home, c, __ATOMIC_RELEASE);
 	ticket_unlock(&c->rq_lock);
@@ -326,7 +334,8 @@ static void maybe_migrate(struct cpu *c, struct vcpu *v, uint64_t now)
 	vcpu_kick(v);
 }
 
-/* The next vCPU for c: round robin over the ready ones; if none is ready,
+/* The next vCPU for c: the ready one that has had the least CPU time
+ * (round robin among equals); if none is ready,
  * an idle (halted) one, preferably the one loaded, to wait in the guest's
  * HLT until an interrupt, a kick or the preemption timer. Retires the
  * vCPUs of stopped VMs on the way. */
@@ -344,17 +353,20 @@ static struct vcpu *pick(struct cpu *c)
 		}
 		i++;
 	}
-	for (unsigned k = 0; k < c->rq_len && !ready; k++) {
+	unsigned ready_at = 0;
+	for (unsigned k = 0; k < c->rq_len; k++) {
 		unsigned i = (c->rq_next + k) % c->rq_len;
 		struct vcpu *v = c->rq[i];
 		enum readiness r = readiness(v, now);
-		if (r == READY) {
+		if (r == READY && (!ready || v->runtime < ready->runtime)) {
 			ready = v;
-			c->rq_next = (i + 1) % c->rq_len;
+			ready_at = i;
 		} else if (r == IDLE && (!idle || v == c->current_vcpu)) {
 			idle = v;
 		}
 	}
+	if (ready)
+		c->rq_next = (ready_at + 1) % c->rq_len;
 	ticket_unlock(&c->rq_lock);
 	return ready ? ready : idle;
 }
@@ -369,6 +381,7 @@ static void run_one(struct cpu *c, struct vcpu *v)
 	vmx_vcpu_run(v);
 	c->running_vcpu = NULL;
 	uint64_t now = rdtsc();
+	v->runtime += now - v->run_start;
 	if (v->vm->state == VM_STATE_RUNNING && now >= v->slice_end)
 		maybe_migrate(c, v, now);
 }

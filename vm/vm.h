@@ -89,6 +89,7 @@ struct vcpu {
 	unsigned reset_generation; /* the VM's, when this vCPU's VMCS was last set up */
 	uint64_t slice_end;       /* host TSC at which it should give its CPU to another vCPU */
 	uint64_t run_start;       /* host TSC when it got its CPU */
+	uint64_t runtime;         /* TSC ticks it has had its CPU (fairness among the vCPUs sharing one) */
 	uint32_t kicks_seen;      /* its CPU's kick count when it last looked (wakeup preemption) */
 	uint64_t migrations;      /* moves to another CPU */
 	uint64_t last_migration;  /* host TSC of the last move */

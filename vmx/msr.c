@@ -350,6 +350,9 @@ void msr_load_guest_state(struct vcpu *v)
 void msr_save_guest_state(struct vcpu *v)
 {
 	struct cpu *c = this_cpu();
+	/* SWAPGS exchanges GS base with IA32_KERNEL_GS_BASE without an exit
+	 * (SDM Vol. 2B SWAPGS): the CPU's copy is the current one. */
+	v->msr_kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
 	v->dr[0] = read_dr(0);
 	v->dr[1] = read_dr(1);
 	v->dr[2] = read_dr(2);
@@ -432,12 +435,13 @@ void msr_fpu_restore(struct vcpu *v)
 		return;
 	bool xsave = read_cr4() & CR4_OSXSAVE;
 	if (v->fpu_valid) {
+		/* x87 and SSE by FXRSTOR from the legacy area, the rest by XRSTOR
+		 * (see below for why XRSTOR never loads x87 here). */
+		fxrstor64(v->fpu);
 		if (xsave) {
 			xcr0_for_fpu(this_cpu());
-			xrstor64(v->fpu, ~0ULL);
+			xrstor64(v->fpu, fpu_xcr0() & ~3ULL);
 			msr_before_entry(v); /* the guest's XCR0 again */
-		} else {
-			fxrstor64(v->fpu);
 		}
 		return;
 	}

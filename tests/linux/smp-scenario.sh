@@ -1,3 +1,17 @@
+# NOT IN `make test` YET: it fails today (issue #7, left open). Run it by
+# hand from the project root, after `make all guests`:
+#     bash -c '. tests/lib/harness.sh; . tests/linux/lib.sh; B=build; T=build/test;
+#              mkdir -p $T; . tests/linux/smp-scenario.sh; summary'
+# What fails: Debian's kernel never gets out of its boot decompressor
+# (RIP in the relocated decompressor, only VMX-preemption-timer exits; the
+# stall report fires after 30 s of guest time) whenever another VM runs
+# at the same time, on the same CPU (time slices) or on the other one. The
+# same kernel boots alone (tests/scenarios/60-bochs-linux.sh), and when
+# the other VM has ended before the decompressor runs. Ruled out so far:
+# the FPU switching (none at all: same hang), TLB flushes on every vCPU
+# switch (same), the scheduler's fairness (same exit count, 1510, at the
+# stall). docs/smp.md "Known problems".
+#
 # Issue #7's whole story on a two-CPU Bochs: Debian's stock kernel with 2
 # vCPUs beside the hostile test guest, both at once. Linux must bring up
 # both CPUs (the MADT lists two local APICs; it starts the second with
@@ -7,8 +21,6 @@
 # guest-physical space, sends bad virtio requests, floods IPIs, spins with
 # interrupts off and triple-faults three times. Linux's second vCPU shares
 # a CPU with the hostile one (three vCPUs on two CPUs: time slices).
-# SKIP_LINUX=1 skips it; `make test-linux` runs it with the other Linux
-# scenarios. docs/smp.md, docs/linux-guest.md.
 lt_timeout=${LINUX_BOCHS_TIMEOUT:-1200}
 if [ -n "${SKIP_LINUX:-}" ]; then
 	echo "  skip (SKIP_LINUX is set)"
