@@ -187,11 +187,6 @@ static void report_entry_failure(struct vcpu *v, int rc)
 	vmcs_dump();
 }
 
-static void run_device_timers(struct vcpu *v)
-{
-	platform_update(v->vm);
-}
-
 /* The VMX-preemption timer brings the CPU back at the VM's next device
  * deadline, or when the scheduler needs it (the end of a slice when the
  * CPU is shared, another vCPU's deadline), or after VMX_PREEMPTION_SLICE
@@ -360,7 +355,7 @@ void vmx_vcpu_run(struct vcpu *v)
 		 * (one compare per entry otherwise). */
 		bool timers = vm->timers_dirty || last_tsc + vm->tsc_offset >= vm->next_deadline;
 		if (timers) {
-			run_device_timers(v);
+			platform_update(vm);
 			check_stall(v);
 		}
 		if (vm->reset_requested) {

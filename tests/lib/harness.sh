@@ -59,3 +59,18 @@ summary() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
+
+# virtio_guest_writes FILE: apply to the disk image FILE, in place, what the
+# virtio test guest (tests/guests/virtio) writes to its disk: eight sectors
+# (sector i * 2047 / 7 filled with byte (i + 1) * 17), WRITE_ZEROES of
+# sectors 100-101 and DISCARD of sector 200 (both zero them). The result is
+# what the disk must hold when the guest has finished.
+virtio_guest_writes() {
+	for i in 0 1 2 3 4 5 6 7; do
+		sec=$((i * 2047 / 7)); byte=$(((i + 1) * 17))
+		head -c 512 /dev/zero | tr '\0' "$(printf "\\$(printf '%03o' $byte)")" |
+			dd of="$1" bs=512 seek=$sec conv=notrunc status=none
+	done
+	dd if=/dev/zero of="$1" bs=512 seek=100 count=2 conv=notrunc status=none
+	dd if=/dev/zero of="$1" bs=512 seek=200 count=1 conv=notrunc status=none
+}

@@ -11,17 +11,10 @@
 iso=$T/neighbour.iso
 log=$T/neighbour.serial
 # The neighbour's disk and what it must hold at the end: the virtio guest's
-# eight sector writes, WRITE_ZEROES of sectors 100-101 and DISCARD of 200
-# (as in 50-bochs-virtio.sh).
+# writes (virtio_guest_writes, tests/lib/harness.sh).
 head -c 1048576 /dev/urandom > $T/neighbour.img
 cp $T/neighbour.img $T/neighbour.expected
-for i in 0 1 2 3 4 5 6 7; do
-	sec=$((i * 2047 / 7)); byte=$(((i + 1) * 17))
-	head -c 512 /dev/zero | tr '\0' "$(printf "\\$(printf '%03o' $byte)")" |
-		dd of=$T/neighbour.expected bs=512 seek=$sec conv=notrunc status=none
-done
-dd if=/dev/zero of=$T/neighbour.expected bs=512 seek=100 count=2 conv=notrunc status=none
-dd if=/dev/zero of=$T/neighbour.expected bs=512 seek=200 count=1 conv=notrunc status=none
+virtio_guest_writes $T/neighbour.expected
 # spin=2^29 TSC ticks (about 2.7 s of guest time, three times): long
 # beside the neighbour's work (well under a second), and most of this
 # scenario's Bochs time all the same (about 90 s in all with the guest's

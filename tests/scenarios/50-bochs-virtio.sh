@@ -9,23 +9,9 @@ head -c 524288 /dev/urandom > $T/ro.img
 head -c 1048576 /dev/urandom > $T/mm.img
 cp $T/mm.img $T/mm.expected
 cp $T/rw.img $T/rw.expected
-for i in 0 1 2 3 4 5 6 7; do
-	sec=$((i * 2047 / 7)); byte=$(((i + 1) * 17))
-	head -c 512 /dev/zero | tr '\0' "$(printf "\\$(printf '%03o' $byte)")" |
-		dd of=$T/rw.expected bs=512 seek=$sec conv=notrunc status=none
-done
-# WRITE_ZEROES of sectors 100-101 and DISCARD of sector 200 zero them.
-dd if=/dev/zero of=$T/rw.expected bs=512 seek=100 count=2 conv=notrunc status=none
-dd if=/dev/zero of=$T/rw.expected bs=512 seek=200 count=1 conv=notrunc status=none
-cp $T/rw.expected $T/mm.expected.tmp
-# mm.img gets the same writes: apply them over its own random contents.
-for i in 0 1 2 3 4 5 6 7; do
-	sec=$((i * 2047 / 7))
-	dd if=$T/rw.expected of=$T/mm.expected bs=512 skip=$sec seek=$sec count=1 conv=notrunc status=none
-done
-dd if=/dev/zero of=$T/mm.expected bs=512 seek=100 count=2 conv=notrunc status=none
-dd if=/dev/zero of=$T/mm.expected bs=512 seek=200 count=1 conv=notrunc status=none
-rm -f $T/mm.expected.tmp
+# Both writable disks get the guest's writes over their own random contents.
+virtio_guest_writes $T/rw.expected
+virtio_guest_writes $T/mm.expected
 cat > $T/virtio.conf <<'EOC'
 vm name=vrw mem=16M kernel=virtio.elf disk=rw.img
 vm name=vro mem=16M kernel=virtio.elf disk=ro.img disk_ro=yes cmdline="ro"
